@@ -1,0 +1,3 @@
+from sockview.cli import main
+
+raise SystemExit(main())

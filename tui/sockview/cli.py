@@ -1,0 +1,276 @@
+"""The command line: argument checks, plain mode, and the app factory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from sockview import __version__
+from sockview.core.body import BodySink, DiscardBody, SpooledBody
+from sockview.core.demo import DemoServer
+from sockview.core.events import ChunksReceived, Event, Failed, Finished, HeadersComplete
+from sockview.core.fetch import (
+    DEFAULT_BUFSIZE,
+    DEFAULT_DELAY,
+    MAX_BUFSIZE,
+    MAX_DELAY,
+    DelaySwitch,
+    Fetch,
+    FetchOptions,
+)
+from sockview.core.parse import MAX_HEADER
+from sockview.core.request import RequestStyle
+from sockview.core.save import SaveError, Saved, default_name, resolve_destination, save_file
+from sockview.core.text import visible, visible_lines
+from sockview.core.url import Target, UrlError, parse_url
+
+MAX_TIMEOUT = 24 * 3600.0
+
+
+def _number(kind: type[int] | type[float], low: float, high: float, what: str):  # type: ignore[no-untyped-def]
+    def check(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}")
+        return value
+
+    return check
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sockview",
+        description=(
+            "Fetch a URL over a raw TCP socket and watch what every recv() call returns."
+            " Opens the app; --plain prints the book's lines instead."
+        ),
+        epilog=(
+            "examples:  sockview --demo    sockview --demo --plain --delay 0.25"
+            "    sockview http://127.0.0.1:8000/cover.png -o stuff.png"
+        ),
+    )
+    parser.add_argument("url", nargs="?", help="http:// or https:// URL to fetch")
+    parser.add_argument(
+        "--demo", action="store_true", help="start the embedded demo server and fetch its picture"
+    )
+    parser.add_argument("--plain", action="store_true", help="no app: print SIZE TOTAL lines")
+    parser.add_argument("-o", "--output", metavar="PATH", help="save the body here (never overwrites)")
+    parser.add_argument("--log", metavar="PATH", help="plain mode: write the recv records as CSV")
+    parser.add_argument(
+        "--delay",
+        metavar="SECONDS",
+        type=_number(float, 0, MAX_DELAY, "--delay"),
+        help=f"pause after each recv (default off; the app's d key uses {DEFAULT_DELAY})",
+    )
+    parser.add_argument(
+        "--bufsize",
+        metavar="N",
+        type=_number(int, 1, MAX_BUFSIZE, "--bufsize"),
+        default=DEFAULT_BUFSIZE,
+        help=f"bytes asked of each recv (default {DEFAULT_BUFSIZE})",
+    )
+    parser.add_argument(
+        "--http", choices=["1.0", "1.1"], default="1.0", help="request version (default 1.0)"
+    )
+    parser.add_argument(
+        "--book",
+        action="store_true",
+        help="send the book's exact request: GET http://HOST/PATH HTTP/1.0 and a blank line",
+    )
+    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    parser.add_argument("--cacert", metavar="PEM", help="also trust the CA certificates in PEM")
+    parser.add_argument(
+        "--connect-timeout",
+        metavar="S",
+        type=_number(float, 0.001, MAX_TIMEOUT, "--connect-timeout"),
+        default=10.0,
+        help="seconds to wait for the connection (default 10)",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        metavar="S",
+        type=_number(float, 0.001, MAX_TIMEOUT, "--read-timeout"),
+        default=30.0,
+        help="seconds to wait for the next byte (default 30)",
+    )
+    parser.add_argument(
+        "--deadline",
+        metavar="S",
+        type=_number(float, 0.001, MAX_TIMEOUT, "--deadline"),
+        help="seconds for the whole fetch (default: no limit)",
+    )
+    parser.add_argument(
+        "--max-header",
+        metavar="BYTES",
+        type=_number(int, 1024, 64 * 1024 * 1024, "--max-header"),
+        default=MAX_HEADER,
+        help=f"largest response header accepted (default {MAX_HEADER})",
+    )
+    parser.add_argument("--version", action="version", version=f"sockview {__version__}")
+    return parser
+
+
+@dataclass
+class Settings:
+    """What the command line asked for, checked."""
+
+    target: Target | None
+    options: FetchOptions
+    delay: DelaySwitch
+    output: str | None
+    log: str | None
+    demo: bool
+
+
+def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Settings:
+    target = None
+    if args.url:
+        try:
+            target = parse_url(args.url)
+        except UrlError as exc:
+            parser.error(str(exc))
+    if args.book and args.http == "1.1":
+        parser.error("--book sends HTTP/1.0; it cannot be combined with --http 1.1")
+    style = RequestStyle.BOOK if args.book else RequestStyle(args.http)
+    options = FetchOptions(
+        bufsize=args.bufsize,
+        style=style,
+        insecure=args.insecure,
+        cafile=args.cacert,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        deadline=args.deadline,
+        max_header=args.max_header,
+    )
+    delay = DelaySwitch(
+        seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)
+    )
+    return Settings(target, options, delay, args.output, args.log, args.demo)
+
+
+class PlainPrinter:
+    """Plain mode's listener: the book's lines on stdout, everything else on stderr."""
+
+    def __init__(self, fetch: Fetch, out: TextIO, err: TextIO) -> None:
+        self.fetch = fetch
+        self.out = out
+        self.err = err
+        self.head: HeadersComplete | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ChunksReceived):
+            log = self.fetch.log
+            sizes = log.sizes[event.start : event.stop]
+            totals = log.totals[event.start : event.stop]
+            self.out.write("".join([f"{s} {t}\n" for s, t in zip(sizes, totals, strict=True)]))
+            self.out.flush()
+        elif isinstance(event, HeadersComplete):
+            self.head = event
+
+    def print_head(self) -> None:
+        if self.head is not None:
+            self.out.write(f"Header length {self.head.header_length}\n")
+            self.out.write(visible_lines(self.head.head_text) + "\n")
+            self.out.flush()
+
+
+def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    assert settings.target is not None
+    out = out or sys.stdout
+    err = err or sys.stderr
+    body: BodySink = SpooledBody() if settings.output else DiscardBody()
+    fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
+    printer = PlainPrinter(fetch, out, err)
+    fetch.listener = printer
+    try:
+        result = fetch.run()
+    except KeyboardInterrupt:
+        fetch.cancel()
+        err.write("sockview: interrupted\n")
+        return 130
+    printer.print_head()
+    status = 0
+    if isinstance(result, Failed):
+        err.write(f"sockview: {visible(result.reason)}\n")
+        status = 1
+    else:
+        err.write(_summary(fetch, result) + "\n")
+    if settings.output and isinstance(body, SpooledBody) and fetch.head is not None:
+        status = _save_plain(fetch, body, settings.output, err) or status
+    if settings.log:
+        status = _save_log(fetch, settings.log, err) or status
+    body.close()
+    return status
+
+
+def _summary(fetch: Fetch, result: Finished) -> str:
+    head = fetch.head
+    what = f"{result.total} bytes in {result.recv_count} recvs, {result.elapsed:.3f} s"
+    if head is not None:
+        what += f"; {visible(head.status_line)}; body {result.body_bytes} bytes ({head.framing.value})"
+    return f"sockview: {what}"
+
+
+def _save_plain(fetch: Fetch, body: SpooledBody, chosen: str, err: TextIO) -> int:
+    content_type = next(
+        (v for n, v in fetch.head.headers if n.lower() == "content-type"), None
+    ) if fetch.head else None
+    folder, name = resolve_destination(chosen, default_name(fetch.target, content_type))
+    try:
+        saved = save_file(body.copy_to, folder, name, partial=not fetch.complete)
+    except SaveError as exc:
+        err.write(f"sockview: {exc}\n")
+        return 1
+    err.write(_saved_message(saved) + "\n")
+    return 0
+
+
+def _saved_message(saved: Saved) -> str:
+    what = "partial body" if saved.partial else "body"
+    return f"sockview: saved the {what} ({saved.size} bytes) to {visible(str(saved.path))}"
+
+
+def _save_log(fetch: Fetch, chosen: str, err: TextIO) -> int:
+    folder, name = resolve_destination(chosen, "recv-log.csv")
+    csv = "index,time_ms,size,total\n" + fetch.log.csv_lines()
+    try:
+        saved = save_file(lambda out: out.write(csv.encode("ascii")), folder, name)
+    except SaveError as exc:
+        err.write(f"sockview: {exc}\n")
+        return 1
+    err.write(f"sockview: wrote {len(fetch.log)} records to {visible(str(saved.path))}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.log and not args.plain:
+        parser.error("--log is for plain mode: add --plain")
+    settings = settings_from(args, parser)
+    if settings.demo and settings.target is not None:
+        parser.error("give either a URL or --demo, not both")
+    server = DemoServer().start() if settings.demo else None
+    try:
+        if server is not None:
+            settings.target = parse_url(server.url("/cover.png"))
+        if args.plain:
+            if settings.target is None:
+                parser.error("plain mode needs a URL (or --demo)")
+            return run_plain(settings)
+        from sockview.ui.app import run_app
+
+        return run_app(settings, demo=server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Where the response body goes while it arrives."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from typing import BinaryIO, Protocol
+
+SPOOL_LIMIT = 4 * 1024 * 1024
+"""Bodies up to this size stay in memory; larger ones go to a temporary file."""
+
+
+class BodySink(Protocol):
+    """Receives the decoded body, in order."""
+
+    size: int
+
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DiscardBody:
+    """Counts the body and keeps nothing: for plain mode when nothing will be saved."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.size += len(data)
+
+    def close(self) -> None:
+        pass
+
+
+class SpooledBody:
+    """Keeps the body in memory up to `SPOOL_LIMIT`, then in a temporary file.
+
+    Memory stays bounded whatever the size, and appending is linear: never the book's
+    `picture = picture + data`, which copies everything received so far on every recv.
+    """
+
+    def __init__(self, limit: int = SPOOL_LIMIT) -> None:
+        self.size = 0
+        # The recv thread writes while the UI thread may save: one lock per batched write.
+        self._lock = threading.Lock()
+        self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(
+            max_size=limit, prefix="sockview-body-"
+        )
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        with self._lock:
+            self._file.write(data)
+            self.size += len(data)
+
+    @property
+    def in_memory(self) -> bool:
+        return not self._file._rolled  # type: ignore[attr-defined]
+
+    def copy_to(self, out: BinaryIO) -> None:
+        """Write the whole body so far to `out`."""
+        with self._lock:
+            self._file.flush()
+            position = self._file.tell()
+            self._file.seek(0)
+            try:
+                shutil.copyfileobj(self._file, out, 1024 * 1024)
+            finally:
+                self._file.seek(position)
+
+    def read_all(self) -> bytes:
+        """The whole body so far; for small bodies and tests."""
+        with self._lock:
+            self._file.flush()
+            position = self._file.tell()
+            self._file.seek(0)
+            try:
+                return self._file.read()
+            finally:
+                self._file.seek(position)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()

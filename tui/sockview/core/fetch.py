@@ -1,0 +1,402 @@
+"""The recv loop: one GET over a raw socket, every recv() recorded.
+
+Threading: `Fetch.run` blocks and belongs to one worker thread. `Fetch.cancel` and the
+`DelaySwitch` may be used from any other thread while it runs. The listener is called on
+the worker thread.
+
+The hot loop (`_receive`) is the instrument. On loopback it runs hundreds of thousands
+of times a second, so everything in it is counted: three array appends and a clock read
+per recv, no object per recv, no lock, no socket timeout (that would add a poll() per
+recv). Timeouts and cancellation come from outside instead: a watchdog thread shuts the
+socket down, which wakes a recv that waits.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sockview.core.body import BodySink, SpooledBody
+from sockview.core.errors import (
+    describe_connect_error,
+    describe_receive_error,
+)
+from sockview.core.events import (
+    ChunksReceived,
+    Connected,
+    Event,
+    Failed,
+    Finished,
+    HeadersComplete,
+    InterimResponse,
+    RequestSent,
+)
+from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser
+from sockview.core.records import RecvLog
+from sockview.core.request import RequestStyle, build_request
+from sockview.core.url import Target
+
+DEFAULT_BUFSIZE = 5120
+DEFAULT_DELAY = 0.25
+MAX_BUFSIZE = 16 * 1024 * 1024
+MAX_DELAY = 60.0
+
+Listener = Callable[[Event], None]
+
+
+@dataclass(slots=True)
+class FetchOptions:
+    """How to fetch; every field has the default that the CLI shows."""
+
+    bufsize: int = DEFAULT_BUFSIZE
+    style: RequestStyle = RequestStyle.HTTP10
+    insecure: bool = False
+    cafile: str | None = None
+    """Extra CA certificates to trust (PEM), on top of the system's."""
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    """Longest wait for the next byte; our own delay pauses do not count."""
+    deadline: float | None = None
+    """Longest time for the whole fetch, connect included; None for no limit."""
+    max_header: int = MAX_HEADER
+    emit_interval: float = 0.02
+    """Seconds between `ChunksReceived` events while bytes stream in."""
+    clock: Callable[[], int] = field(default=time.perf_counter_ns)
+    """Nanosecond clock for the records; tests swap in a fake one."""
+
+
+class DelaySwitch:
+    """The pause after each recv; flipped from any thread, read by the loop at each recv.
+
+    Plain attribute stores are atomic in CPython, so the loop needs no lock to see them.
+    """
+
+    __slots__ = ("enabled", "seconds")
+
+    def __init__(self, seconds: float = DEFAULT_DELAY, enabled: bool = False) -> None:
+        self.seconds = seconds
+        self.enabled = enabled
+
+    def toggle(self) -> bool:
+        self.enabled = not self.enabled
+        return self.enabled
+
+
+def _peer_name(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Fetch:
+    """One GET of `target`. Build it, then call `run` on the thread that should block."""
+
+    def __init__(
+        self,
+        target: Target,
+        options: FetchOptions | None = None,
+        *,
+        delay: DelaySwitch | None = None,
+        listener: Listener | None = None,
+        body: BodySink | None = None,
+    ) -> None:
+        self.target = target
+        self.options = options or FetchOptions()
+        self.delay = delay or DelaySwitch()
+        self.listener: Listener = listener or (lambda event: None)
+        self.body: BodySink = body if body is not None else SpooledBody()
+        self.log = RecvLog()
+        self.request = build_request(target, self.options.style)
+        self.head: HeadersComplete | None = None
+        self.result: Finished | Failed | None = None
+        self.peer = _peer_name(target.host, target.port)
+        self._stop = threading.Event()
+        self._abort_reason: str | None = None
+        self._cancelled = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._t0 = 0
+        self._emitted = 0
+        self._started = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole response arrived; a partial body must be saved as partial."""
+        return isinstance(self.result, Finished)
+
+    # -- control from other threads -------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the loop promptly: mid-recv, mid-pause or mid-connect."""
+        self._abort("cancelled", cancelled=True)
+
+    def _abort(self, reason: str, cancelled: bool = False) -> None:
+        with self._lock:
+            if self._abort_reason is None:
+                self._abort_reason = reason
+                self._cancelled = cancelled
+            self._stop.set()
+            sock = self._sock
+        if sock is not None:
+            try:
+                # The base-class method: SSLSocket.shutdown would also drop its TLS state
+                # under the feet of the recv running on the other thread.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- the fetch ------------------------------------------------------------------
+
+    def run(self) -> Finished | Failed:
+        """Connect, send, receive until the response is complete; never raises for I/O."""
+        self._started = time.monotonic()
+        try:
+            result = self._run()
+        except ProtocolFailure as exc:
+            result = self._failed(str(exc))
+        finally:
+            self._close()
+        self.result = result
+        self._emit_chunks()
+        self.listener(result)
+        return result
+
+    def _run(self) -> Finished | Failed:
+        options = self.options
+        sock = self._connect()
+        if isinstance(sock, Failed):
+            return sock
+        watchdog = threading.Thread(target=self._watch, name="sockview-watchdog", daemon=True)
+        watchdog.start()
+        try:
+            try:
+                sock.sendall(self.request)
+            except OSError as exc:
+                return self._failed(describe_receive_error(exc, self.peer, 0))
+            self.listener(RequestSent(self.request))
+            parser = ResponseParser(
+                self.target.authority,
+                self.body,
+                on_interim=self._on_interim,
+                on_head=self._on_head,
+                head_index=lambda: len(self.log) - 1,
+                max_header=options.max_header,
+            )
+            return self._receive(sock, parser)
+        finally:
+            self._stop.set()
+            watchdog.join()
+
+    def _connect(self) -> socket.socket | Failed:
+        options, target = self.options, self.target
+        timeout = options.connect_timeout
+        if options.deadline is not None:
+            timeout = min(timeout, options.deadline)
+        try:
+            sock = self._open_socket(timeout)
+            tls_version = None
+            if target.tls:
+                sock = self._tls_context().wrap_socket(
+                    sock, server_hostname=target.host, do_handshake_on_connect=False
+                )
+                with self._lock:
+                    self._sock = sock
+                sock.settimeout(timeout)
+                sock.do_handshake()
+                tls_version = sock.version()
+        except (OSError, ValueError) as exc:
+            if self._stop.is_set():
+                return self._failed(self._abort_reason or "cancelled")
+            return self._failed(describe_connect_error(exc, target.host, self.peer, timeout))
+        sock.settimeout(None)
+        self._t0 = options.clock()
+        self.listener(Connected(peer=self.peer, tls_version=tls_version))
+        return sock
+
+    def _open_socket(self, timeout: float) -> socket.socket:
+        """Connect without blocking, so that a cancel is seen within 50 ms."""
+        target = self.target
+        error: OSError = OSError(f"no address found for {target.host}")
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            target.host, target.port, type=socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            with self._lock:
+                self._sock = sock
+            sock.setblocking(False)
+            give_up = time.monotonic() + timeout
+            code = sock.connect_ex(address)
+            while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+                if self._stop.is_set():
+                    raise InterruptedError("cancelled")
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    code = errno.ETIMEDOUT
+                    break
+                _, writable, _ = select.select([], [sock], [], min(left, 0.05))
+                if writable:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code == 0:
+                sock.setblocking(True)
+                return sock
+            sock.close()
+            if code == errno.ETIMEDOUT:
+                error = TimeoutError(code, "timed out")
+            else:
+                error = OSError(code, os.strerror(code))
+                if code == errno.ECONNREFUSED:
+                    error = ConnectionRefusedError(code, os.strerror(code))
+        raise error
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.options.cafile)
+        if self.options.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _watch(self) -> None:
+        """Enforce the read timeout and the deadline by shutting the socket down."""
+        options = self.options
+        seen = -1
+        last_progress = time.monotonic()
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            count = len(self.log)
+            # Our own pause after a recv is not the server's silence.
+            allowance = options.read_timeout + (self.delay.seconds if self.delay.enabled else 0)
+            if count != seen:
+                seen, last_progress = count, now
+            elif now - last_progress > allowance:
+                self._abort(
+                    f"no data from {self.peer} for {options.read_timeout:g} s"
+                    f" after {self.log.total} bytes (--read-timeout)"
+                )
+            if options.deadline is not None and now - self._started > options.deadline:
+                self._abort(f"the fetch took longer than the {options.deadline:g} s deadline")
+
+    def _receive(self, sock: socket.socket, parser: ResponseParser) -> Finished | Failed:
+        """The recv loop proper. Kept flat and local-variable-only: it is the hot path."""
+        log = self.log
+        times_append = log.times_ns.append
+        sizes_append = log.sizes.append
+        totals_append = log.totals.append
+        recv = sock.recv
+        bufsize = self.options.bufsize
+        clock = self.options.clock
+        t0 = self._t0
+        delay = self.delay
+        stop = self._stop
+        interval = int(self.options.emit_interval * 1e9)
+        next_emit = 0
+        total = 0
+        pending: list[bytes] = []
+        pending_size = 0
+        batch_limit = 0
+        complete = False
+        error: str | None = None
+        try:
+            while True:
+                data = recv(bufsize)
+                now = clock()
+                size = len(data)
+                if not size:
+                    break
+                total += size
+                times_append(now - t0)
+                sizes_append(size)
+                totals_append(total)
+                if batch_limit:
+                    pending.append(data)
+                    pending_size += size
+                    if pending_size >= batch_limit:
+                        complete = parser.feed(b"".join(pending))
+                        pending.clear()
+                        pending_size = 0
+                        batch_limit = parser.batch_limit
+                else:
+                    complete = parser.feed(data)
+                    batch_limit = parser.batch_limit
+                if now >= next_emit:
+                    self._emit_chunks(pending_size)
+                    next_emit = now + interval
+                if complete:
+                    break
+                if delay.enabled and stop.wait(delay.seconds):
+                    break
+        except OSError as exc:
+            if not stop.is_set():
+                error = describe_receive_error(exc, self.peer, total)
+        if pending and not complete:
+            # Whatever arrived before a reset or a cancel still belongs to the body.
+            complete = parser.feed(b"".join(pending))
+        if not complete and error is None and self._abort_reason is None:
+            complete = parser.feed_eof()
+        if not complete:
+            return self._failed(self._incomplete_reason(parser, total, error))
+        return Finished(
+            total=log.total,
+            recv_count=len(log),
+            body_bytes=parser.body_bytes,
+            elapsed=self._elapsed(),
+        )
+
+    def _incomplete_reason(self, parser: ResponseParser, total: int, error: str | None) -> str:
+        if self._abort_reason is not None:
+            return self._abort_reason
+        if error is not None:
+            return error
+        if parser.head is not None:
+            return "the connection closed before the response was complete"
+        if total == 0:
+            hint = "" if self.target.tls else " (if it expects TLS, try https://)"
+            return f"{self.peer} closed the connection without answering{hint}"
+        return f"the connection closed after {total} bytes, before the header ended"
+
+    # -- events ---------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        if not self.log.times_ns:
+            return 0.0
+        return self.log.times_ns[-1] / 1e9
+
+    def _failed(self, reason: str) -> Failed:
+        return Failed(
+            reason=reason,
+            total=self.log.total,
+            recv_count=len(self.log),
+            body_bytes=self.body.size,
+            elapsed=self._elapsed(),
+            cancelled=self._cancelled,
+        )
+
+    def _emit_chunks(self, pending: int = 0) -> None:
+        stop = len(self.log)
+        if stop > self._emitted:
+            body = self.body.size + pending
+            event = ChunksReceived(self._emitted, stop, self.log.total, body)
+            self._emitted = stop
+            self.listener(event)
+
+    def _on_interim(self, event: InterimResponse) -> None:
+        self._emit_chunks()
+        self.listener(event)
+
+    def _on_head(self, event: HeadersComplete) -> None:
+        self.head = event
+        self._emit_chunks()
+        self.listener(event)
+
+    def _close(self) -> None:
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass

@@ -1,0 +1,207 @@
+"""The response parser: h11, fed the raw bytes, with the book's header length on top.
+
+h11 does the HTTP: status line, headers, framing, de-chunking, and every protocol error.
+This module only adds what h11 does not say: where in the raw stream the header ended
+(the book's "Header length"), and the header block as it was received.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import h11
+
+from sockview.core.body import BodySink
+from sockview.core.events import Framing, HeadersComplete, InterimResponse
+
+MAX_HEADER = 64 * 1024
+"""Default cap on one response head (status line and headers)."""
+
+BATCH = 256 * 1024
+"""Body bytes gathered before h11 sees them, once the framing allows it."""
+
+# The same blank-line rule h11 uses to find the end of a head (`_receivebuffer.py`).
+_BLANK_LINE = re.compile(b"\n\r?\n")
+_NO_BODY_STATUSES = (204, 304)
+
+
+class ProtocolFailure(Exception):
+    """The response broke HTTP; the message is one line for the user."""
+
+
+def _latin1(data: bytes | bytearray) -> str:
+    return bytes(data).decode("latin-1")
+
+
+class ResponseParser:
+    """Feeds raw response bytes to h11 and reports the head and the body."""
+
+    def __init__(
+        self,
+        host: str,
+        sink: BodySink,
+        on_interim: Callable[[InterimResponse], None],
+        on_head: Callable[[HeadersComplete], None],
+        head_index: Callable[[], int],
+        max_header: int = MAX_HEADER,
+    ) -> None:
+        self.max_header = max_header
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header)
+        # h11 tracks both sides, so it must be told of a request before it reads a response.
+        # It writes only HTTP/1.1; what it needs to frame the answer is the method (a GET,
+        # so a body may follow) and our `Connection: close`. The bytes actually sent are
+        # built in `request.py`.
+        self._conn.send(
+            h11.Request(
+                method="GET", target="/", headers=[("Host", host), ("Connection", "close")]
+            )
+        )
+        self._conn.send(h11.EndOfMessage())
+        self._sink = sink
+        self._on_interim = on_interim
+        self._on_head = on_head
+        self._head_index = head_index
+        # Raw bytes of the head being received; `_raw_base` is the stream offset of [0].
+        self._raw = bytearray()
+        self._raw_base = 0
+        self.received = 0
+        self.head: HeadersComplete | None = None
+        self.body_bytes = 0
+        self.done = False
+
+    @property
+    def batch_limit(self) -> int:
+        """How many body bytes the caller may gather before calling `feed`; 0 for every recv.
+
+        Content-Length and close-delimited bodies are handed over in batches; the last batch
+        of a Content-Length body is cut at the exact end so that the fetch ends on the
+        framing, not on the server's close. Heads and chunked bodies are fed every recv.
+        """
+        head = self.head
+        if head is None or head.framing is Framing.CHUNKED:
+            return 0
+        if head.framing is Framing.CONTENT_LENGTH:
+            assert head.content_length is not None
+            return max(1, min(BATCH, head.content_length - self.body_bytes))
+        return BATCH
+
+    def feed(self, data: bytes) -> bool:
+        """Take raw bytes; True once the response is complete."""
+        if self.head is None:
+            self._raw += data
+        self.received += len(data)
+        self._conn.receive_data(data)
+        return self._drain()
+
+    def feed_eof(self) -> bool:
+        """The server closed the connection; True if the response was complete anyway."""
+        self._conn.receive_data(b"")
+        return self._drain()
+
+    def _drain(self) -> bool:
+        conn = self._conn
+        try:
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    return False
+                if isinstance(event, h11.Data):
+                    self.body_bytes += len(event.data)
+                    self._sink.write(event.data)
+                elif isinstance(event, h11.Response):
+                    self._head_done(event)
+                elif isinstance(event, h11.InformationalResponse):
+                    self._interim(event)
+                elif isinstance(event, h11.EndOfMessage):
+                    self.done = True
+                    return True
+                elif isinstance(event, h11.ConnectionClosed):
+                    return False
+        except h11.RemoteProtocolError as exc:
+            raise ProtocolFailure(self._explain(exc)) from None
+
+    def _take_head(self) -> tuple[str, int, int]:
+        """Cut the next head off the raw buffer: (text, header length, body offset)."""
+        match = _BLANK_LINE.search(self._raw)
+        assert match is not None, "h11 reported a head before its blank line"
+        end = match.start()
+        if end > 0 and self._raw[end - 1] == 0x0D:
+            end -= 1
+        text = _latin1(self._raw[:end])
+        header_length = self._raw_base + end
+        body_offset = self._raw_base + match.end()
+        del self._raw[: match.end()]
+        self._raw_base = body_offset
+        return text, header_length, body_offset
+
+    def _interim(self, event: h11.InformationalResponse) -> None:
+        text, _, _ = self._take_head()
+        self._on_interim(
+            InterimResponse(
+                status=event.status_code,
+                status_line=text.split("\n", 1)[0].rstrip("\r"),
+                headers=tuple((_latin1(n), _latin1(v)) for n, v in event.headers.raw_items()),
+            )
+        )
+
+    def _head_done(self, event: h11.Response) -> None:
+        text, header_length, body_offset = self._take_head()
+        self._raw = bytearray()
+        headers = event.headers
+        names = {name for name, _ in headers}
+        content_length: int | None = None
+        if event.status_code in _NO_BODY_STATUSES:
+            framing = Framing.NONE
+        elif b"transfer-encoding" in names:
+            framing = Framing.CHUNKED
+        elif b"content-length" in names:
+            framing = Framing.CONTENT_LENGTH
+            content_length = int(next(v for n, v in headers if n == b"content-length"))
+        else:
+            framing = Framing.UNTIL_CLOSE
+        self.head = HeadersComplete(
+            status=event.status_code,
+            reason=_latin1(event.reason),
+            http_version=_latin1(event.http_version),
+            status_line=text.split("\n", 1)[0].rstrip("\r"),
+            headers=tuple((_latin1(n), _latin1(v)) for n, v in headers.raw_items()),
+            head_text=text,
+            header_length=header_length,
+            body_offset=body_offset,
+            head_index=self._head_index(),
+            framing=framing,
+            content_length=content_length,
+        )
+        self._on_head(self.head)
+
+    def _explain(self, exc: h11.RemoteProtocolError) -> str:
+        """One line for the user from h11's complaint."""
+        message = str(exc)
+        if self.head is None:
+            first = bytes(self._raw[:1])
+            if first in (b"\x15", b"\x16"):
+                return "the server answered with TLS, not HTTP: try https://"
+            if "Receive buffer too long" in message or "exceeds" in message:
+                return (
+                    f"the response header is larger than the {self.max_header // 1024} KiB cap"
+                    " (--max-header raises it)"
+                )
+            if "illegal status line" in message or "no response line" in message:
+                return (
+                    "the server did not send an HTTP status line"
+                    " (an HTTP/0.9 reply, or not HTTP at all)"
+                )
+            return f"invalid response header: {message}"
+        if "peer closed connection without sending complete message body" in message:
+            head = self.head
+            if head.framing is Framing.CHUNKED:
+                return (
+                    f"the connection closed in the middle of the chunked body"
+                    f" after {self.body_bytes} bytes: the body is incomplete"
+                )
+            return (
+                f"the connection closed after {self.body_bytes} of {head.content_length}"
+                " body bytes (Content-Length): the body is incomplete"
+            )
+        return f"invalid response body: {message}"

@@ -1,0 +1,177 @@
+"""Saving the body: safe names, never overwrite, never a half-written file.
+
+The rules, in the order they apply:
+- A name that comes from the network (the URL's last path segment) is reduced to one
+  plain file name: no separators, no `..`, no control characters, not too long.
+- The file is written to a temporary file in the target folder (O_EXCL, O_NOFOLLOW), then
+  given its name with link(), which fails rather than replace an existing file or follow
+  a planted symlink. Taken names get `-1`, `-2`, ... before the extension.
+- Any failure removes the temporary file; the user's files are never touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from sockview.core.url import Target
+
+MAX_NAME_BYTES = 200
+MAX_TRIES = 10000
+_CONTENT_TYPE_EXT = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "text/html": ".html",
+    "text/plain": ".txt",
+    "application/json": ".json",
+}
+
+
+class SaveError(Exception):
+    """Saving failed; nothing was written. The message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    path: Path
+    size: int
+    partial: bool
+
+
+def safe_name(raw: str, fallback: str = "download") -> str:
+    """One plain file name from untrusted text; never a path, never empty."""
+    name = unquote(raw, errors="replace")
+    name = "".join(
+        "_" if (c in "/\\:" or unicodedata.category(c)[0] == "C") else c for c in name
+    )
+    name = name.strip().lstrip(".").strip()
+    if not name or set(name) <= {".", "_"}:
+        name = fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    ext = f".{ext}" if ext else ""
+    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + ext
+
+
+def default_name(target: Target, content_type: str | None = None) -> str:
+    """A name from the URL's last path segment, or from the content type."""
+    path = target.path.split("?", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    ext = _CONTENT_TYPE_EXT.get((content_type or "").split(";")[0].strip().lower(), ".bin")
+    return safe_name(last, fallback=f"{target.host.replace(':', '_')}-index{ext}")
+
+
+def partial_name(name: str) -> str:
+    """`photo.png` becomes `photo.partial.png`."""
+    stem, ext = _split(name)
+    return f"{stem}.partial{ext}"
+
+
+def _split(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        return name, ""
+    return stem, "." + ext
+
+
+def candidates(name: str) -> Iterator[str]:
+    """`name`, then `name-1.ext`, `name-2.ext`, ..."""
+    yield name
+    stem, ext = _split(name)
+    for n in range(1, MAX_TRIES):
+        yield f"{stem}-{n}{ext}"
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EDQUOT:
+        return "the disk quota is exceeded"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only"
+    if exc.errno == errno.ENOENT:
+        return "the folder does not exist"
+    if exc.errno == errno.ENOTDIR:
+        return "that is not a folder"
+    return exc.strerror or str(exc)
+
+
+def save_file(
+    write: Callable[[BinaryIO], None],
+    folder: Path,
+    name: str,
+    *,
+    partial: bool = False,
+) -> Saved:
+    """Write a new file in `folder` with `write`, atomically, under a free variant of `name`."""
+    name = safe_name(name)
+    if partial:
+        name = partial_name(name)
+    folder = Path(folder)
+    temp = folder / f".{name[:40]}.{secrets.token_hex(6)}.sockview-tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(temp, flags, 0o644)
+    except OSError as exc:
+        raise SaveError(f"cannot save in {folder}: {_reason(exc)}; nothing was written") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        size = temp.stat().st_size
+        path = _claim_name(temp, folder, name)
+    except OSError as exc:
+        raise SaveError(f"saving to {folder} failed: {_reason(exc)}; nothing was written") from None
+    finally:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+    return Saved(path=path, size=size, partial=partial)
+
+
+def _claim_name(temp: Path, folder: Path, name: str) -> Path:
+    """Give `temp` the first free name; link() never replaces, never follows a symlink."""
+    for candidate in candidates(name):
+        path = folder / candidate
+        try:
+            os.link(temp, path, follow_symlinks=False)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+        # No hard links on this file system: reserve the name, then rename over it.
+        try:
+            reserved = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            continue
+        os.close(reserved)
+        os.replace(temp, path)
+        return path
+    raise SaveError(f"no free name for {name} in {folder}")
+
+
+def resolve_destination(chosen: str | None, default: str) -> tuple[Path, str]:
+    """The folder and name for a user's `-o` choice (a file, a folder, or nothing)."""
+    if not chosen:
+        return Path.cwd(), default
+    path = Path(chosen).expanduser()
+    if chosen.endswith(("/", os.sep)) or path.is_dir():
+        return path, default
+    return path.parent, path.name

@@ -1,0 +1,90 @@
+"""Turn what the user typed into a connection target."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in the request target; anything else is percent-encoded.
+_PATH_SAFE = "/%?=&;:@!$'()*+,-._~"
+
+
+class UrlError(ValueError):
+    """The URL cannot be fetched; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where to connect and what to ask for."""
+
+    scheme: str
+    host: str
+    """Host name or IP literal, without brackets."""
+    port: int
+    path: str
+    """Request target in origin form: path plus query, never empty."""
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def authority(self) -> str:
+        """`host[:port]` as it goes in a Host header, the port left out when it is the default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port == DEFAULT_PORTS[self.scheme]:
+            return host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.authority}{self.path}"
+
+
+def parse_url(text: str) -> Target:
+    """Parse an http or https URL; a bare `host/path` is taken as http."""
+    text = text.strip()
+    if not text:
+        raise UrlError("no URL given: type one, e.g. http://127.0.0.1:8000/cover.png")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        raise UrlError("the URL contains spaces or control characters")
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise UrlError(f"malformed URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise UrlError(f"unsupported scheme {scheme!r}: sockview fetches http:// and https:// URLs")
+    host = parts.hostname
+    if not host:
+        raise UrlError("the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise UrlError("credentials in URLs are not supported")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UrlError("bad port: it must be a number from 1 to 65535") from None
+    if port is None:
+        if parts.netloc.endswith(":"):
+            raise UrlError("bad port: it must be a number from 1 to 65535")
+        port = DEFAULT_PORTS[scheme]
+    if not 1 <= port <= 65535:
+        raise UrlError("bad port: it must be a number from 1 to 65535")
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise UrlError(f"bad IPv6 literal [{host}]") from None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UrlError("the host name is not a valid internationalised name") from None
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    if parts.query:
+        path += "?" + quote(parts.query, safe=_PATH_SAFE)
+    return Target(scheme=scheme, host=host, port=port, path=path)

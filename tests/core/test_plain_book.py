@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import socket
 from pathlib import Path
 
 from sockview.cli import main
@@ -76,15 +76,13 @@ def test_csv_log(demo, capsys, tmp_path: Path) -> None:
     assert times == sorted(times)
 
 
-def test_failure_is_one_line_and_nonzero(capsys, serve) -> None:
-    server = serve(lambda conn: None)
-    url = server.url("/x")
-    server.close()
+def test_failure_is_one_line_and_nonzero(capsys) -> None:
+    with socket.socket() as unused:  # a port that nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}/x"
     status, lines, err = run([url, "--plain"], capsys)
     assert status == 1
     assert lines == []
     assert err.count("\n") == 1
     assert "connection refused" in err
     assert "Traceback" not in err
-
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
 from sockview import __version__
@@ -23,7 +22,7 @@ from sockview.core.fetch import (
 )
 from sockview.core.parse import MAX_HEADER
 from sockview.core.request import RequestStyle
-from sockview.core.save import SaveError, Saved, default_name, resolve_destination, save_file
+from sockview.core.save import Saved, SaveError, default_name, resolve_destination, save_file
 from sockview.core.text import visible, visible_lines
 from sockview.core.url import Target, UrlError, parse_url
 
@@ -60,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="start the embedded demo server and fetch its picture"
     )
     parser.add_argument("--plain", action="store_true", help="no app: print SIZE TOTAL lines")
-    parser.add_argument("-o", "--output", metavar="PATH", help="save the body here (never overwrites)")
+    parser.add_argument(
+        "-o", "--output", metavar="PATH", help="save the body here (never overwrites)"
+    )
     parser.add_argument("--log", metavar="PATH", help="plain mode: write the recv records as CSV")
     parser.add_argument(
         "--delay",
@@ -213,14 +214,18 @@ def _summary(fetch: Fetch, result: Finished) -> str:
     head = fetch.head
     what = f"{result.total} bytes in {result.recv_count} recvs, {result.elapsed:.3f} s"
     if head is not None:
-        what += f"; {visible(head.status_line)}; body {result.body_bytes} bytes ({head.framing.value})"
+        what += (
+            f"; {visible(head.status_line)}; body {result.body_bytes} bytes ({head.framing.value})"
+        )
     return f"sockview: {what}"
 
 
 def _save_plain(fetch: Fetch, body: SpooledBody, chosen: str, err: TextIO) -> int:
-    content_type = next(
-        (v for n, v in fetch.head.headers if n.lower() == "content-type"), None
-    ) if fetch.head else None
+    content_type = (
+        next((v for n, v in fetch.head.headers if n.lower() == "content-type"), None)
+        if fetch.head
+        else None
+    )
     folder, name = resolve_destination(chosen, default_name(fetch.target, content_type))
     try:
         saved = save_file(body.copy_to, folder, name, partial=not fetch.complete)

@@ -45,7 +45,8 @@ class SpooledBody:
         self.size = 0
         # The recv thread writes while the UI thread may save: one lock per batched write.
         self._lock = threading.Lock()
-        self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(
+        # Closed by `close()`: the store outlives any one block of code.
+        self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=limit, prefix="sockview-body-"
         )
 

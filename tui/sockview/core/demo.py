@@ -220,9 +220,11 @@ class DemoServer:
                     return
                 yield view[start : start + piece]
 
-    def _send(self, sock: socket.socket, response: _Response, paced: bool, stall: int | None) -> None:
+    def _send(
+        self, sock: socket.socket, response: _Response, paced: bool, stall: int | None
+    ) -> None:
         rng = random.Random(len(response.head))
-        out = [response.head]
+        out: list[bytes | memoryview] = [response.head]
         burst = INITIAL_WINDOW
         sent = 0
         for piece in response.body:

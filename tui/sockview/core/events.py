@@ -112,4 +112,6 @@ class Failed:
     cancelled: bool = False
 
 
-Event = Connected | RequestSent | ChunksReceived | InterimResponse | HeadersComplete | Finished | Failed
+Event = (
+    Connected | RequestSent | ChunksReceived | InterimResponse | HeadersComplete | Finished | Failed
+)

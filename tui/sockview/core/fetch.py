@@ -13,6 +13,7 @@ socket down, which wakes a recv that waits.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -143,12 +144,10 @@ class Fetch:
             self._stop.set()
             sock = self._sock
         if sock is not None:
-            try:
-                # The base-class method: SSLSocket.shutdown would also drop its TLS state
-                # under the feet of the recv running on the other thread.
+            # The base-class method: SSLSocket.shutdown would also drop its TLS state
+            # under the feet of the recv running on the other thread.
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- the fetch ------------------------------------------------------------------
 
@@ -396,7 +395,5 @@ class Fetch:
         with self._lock:
             sock, self._sock = self._sock, None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass

@@ -53,9 +53,7 @@ class ResponseParser:
         # so a body may follow) and our `Connection: close`. The bytes actually sent are
         # built in `request.py`.
         self._conn.send(
-            h11.Request(
-                method="GET", target="/", headers=[("Host", host), ("Connection", "close")]
-            )
+            h11.Request(method="GET", target="/", headers=[("Host", host), ("Connection", "close")])
         )
         self._conn.send(h11.EndOfMessage())
         self._sink = sink

@@ -61,6 +61,4 @@ class RecvLog:
         """Rows `index,time_ms,size,total`, one a line."""
         stop = len(self.sizes) if stop is None else stop
         t, s, tot = self.times_ns, self.sizes, self.totals
-        return "".join(
-            f"{i},{t[i] / 1e6:.3f},{s[i]},{tot[i]}\n" for i in range(start, stop)
-        )
+        return "".join(f"{i},{t[i] / 1e6:.3f},{s[i]},{tot[i]}\n" for i in range(start, stop))

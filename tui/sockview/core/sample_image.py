@@ -33,7 +33,11 @@ def _pixels() -> bytes:
             if HEIGHT - y <= height and x % bar_width not in (0, bar_width - 1):
                 rgb = (40 + grain, 150 + y // 4 + grain // 2, 90 + grain)
             else:
-                rgb = (20 + y // 3 + grain // 3, 40 + y // 2 + grain // 3, 120 + y // 2 + grain // 2)
+                rgb = (
+                    20 + y // 3 + grain // 3,
+                    40 + y // 2 + grain // 3,
+                    120 + y // 2 + grain // 2,
+                )
             rows += bytes(min(c, 255) for c in rgb)
     return bytes(rows)
 

@@ -11,6 +11,7 @@ The rules, in the order they apply:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -49,9 +50,7 @@ class Saved:
 def safe_name(raw: str, fallback: str = "download") -> str:
     """One plain file name from untrusted text; never a path, never empty."""
     name = unquote(raw, errors="replace")
-    name = "".join(
-        "_" if (c in "/\\:" or unicodedata.category(c)[0] == "C") else c for c in name
-    )
+    name = "".join("_" if (c in "/\\:" or unicodedata.category(c)[0] == "C") else c for c in name)
     name = name.strip().lstrip(".").strip()
     if not name or set(name) <= {".", "_"}:
         name = fallback
@@ -137,10 +136,8 @@ def save_file(
     except OSError as exc:
         raise SaveError(f"saving to {folder} failed: {_reason(exc)}; nothing was written") from None
     finally:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-        except FileNotFoundError:
-            pass
     return Saved(path=path, size=size, partial=partial)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left as they are in the request target; anything else is percent-encoded.
 _PATH_SAFE = "/%?=&;:@!$'()*+,-._~"
+_ZONE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class UrlError(ValueError):
@@ -21,7 +23,7 @@ class Target:
 
     scheme: str
     host: str
-    """Host name or IP literal, without brackets."""
+    """Host name or IP literal, without brackets; an IPv6 zone follows a bare `%`."""
     port: int
     path: str
     """Request target in origin form: path plus query, never empty."""
@@ -33,7 +35,8 @@ class Target:
     @property
     def authority(self) -> str:
         """`host[:port]` as it goes in a Host header, the port left out when it is the default."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        # An IPv6 zone is written `%25zone` in a URL (RFC 6874).
+        host = f"[{self.host.replace('%', '%25')}]" if ":" in self.host else self.host
         if self.port == DEFAULT_PORTS[self.scheme]:
             return host
         return f"{host}:{self.port}"
@@ -75,10 +78,17 @@ def parse_url(text: str) -> Target:
     if not 1 <= port <= 65535:
         raise UrlError("bad port: it must be a number from 1 to 65535")
     if "[" in parts.netloc:
+        address, percent, zone = host.partition("%")
         try:
-            ipaddress.IPv6Address(host.split("%", 1)[0])
+            ipaddress.IPv6Address(address)
         except ValueError:
             raise UrlError(f"bad IPv6 literal [{host}]") from None
+        if percent:
+            # `[fe80::1%25eth0]` names interface eth0; getaddrinfo wants `fe80::1%eth0`.
+            zone = unquote(percent + zone).removeprefix("%")
+            if not _ZONE.fullmatch(zone):
+                raise UrlError(f"bad IPv6 zone in [{host}]")
+            host = f"{address}%{zone}"
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")

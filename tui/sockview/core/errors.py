@@ -1,6 +1,8 @@
 """One-line messages for what can go wrong on the network.
 
-Each names the cause precisely and, where it helps, what to try next.
+Each names the cause precisely and, where it helps, what to try next. Each stage has its
+own describer (name lookup and TCP connect, TLS handshake, receive), so that the same
+errno reads differently where it means something different.
 """
 
 from __future__ import annotations
@@ -9,24 +11,53 @@ import errno
 import socket
 import ssl
 
+_INSECURE = "--insecure skips the check"
+_CACERT = "--cacert PEM trusts its CA, " + _INSECURE
 
-def describe_connect_error(exc: BaseException, host: str, peer: str, timeout: float) -> str:
-    """Why the TCP connection (or TLS handshake) could not be made."""
+# OpenSSL's X509_V_ERR_* codes (stable across versions); the texts changed in OpenSSL 3.
+_NOT_YET_VALID = 9
+_EXPIRED = 10
+_SELF_SIGNED = 18
+_SELF_SIGNED_IN_CHAIN = 19
+_UNKNOWN_ISSUER = (20, 21)
+_HOSTNAME_MISMATCH = 62
+_IP_MISMATCH = 64
+
+# What OpenSSL says when the bytes back are not a TLS record: plain HTTP, most often.
+_NOT_TLS = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+    "PACKET_LENGTH_TOO_LONG",
+)
+
+
+class LookupTimeout(TimeoutError):
+    """The host name lookup did not finish within the connect time limit."""
+
+
+def describe_connect_error(
+    exc: BaseException, host: str, peer: str, timeout: float, limit: str = "--connect-timeout"
+) -> str:
+    """Why the name lookup or the TCP connection failed; `limit` is the option that timed out."""
     if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name {host!r}: check the spelling (or the network)"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return describe_certificate_error(exc, host)
+        return describe_lookup_error(exc, host)
+    if isinstance(exc, LookupTimeout):
+        return (
+            f"cannot resolve the host name {host!r}: no answer within {timeout:g} s"
+            f" ({limit}; is the network down?)"
+        )
+    if isinstance(exc, UnicodeError):
+        # Python encodes the host name with IDNA before the lookup; a label of more than
+        # 63 characters, for one, fails there.
+        return f"the host name {host!r} is not valid: {exc}"
     if isinstance(exc, ssl.SSLError):
-        reason = getattr(exc, "reason", None) or str(exc)
-        if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"):
-            return f"TLS handshake with {peer} failed: the server does not speak TLS (try http://)"
-        return f"TLS handshake with {peer} failed: {reason}"
+        return describe_handshake_error(exc, host, peer, timeout, limit)
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused by {peer}: nothing is listening there (is the server running?)"
     if isinstance(exc, TimeoutError):
-        return f"connecting to {peer} timed out after {timeout:g} s (--connect-timeout)"
-    if isinstance(exc, ConnectionResetError):
-        return f"the connection to {peer} was reset during the handshake"
+        return f"connecting to {peer} timed out after {timeout:g} s ({limit})"
     if isinstance(exc, OSError):
         if exc.errno == errno.ENETUNREACH:
             return f"network unreachable: cannot reach {peer}"
@@ -38,17 +69,72 @@ def describe_connect_error(exc: BaseException, host: str, peer: str, timeout: fl
     return f"cannot connect to {peer}: {exc}"
 
 
+def describe_lookup_error(exc: socket.gaierror, host: str) -> str:
+    """Why the host name did not resolve: no such name, or no answer at all."""
+    code = exc.errno
+    if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+        return f"cannot resolve the host name {host!r}: no such name (check the spelling)"
+    if code == socket.EAI_AGAIN:
+        return (
+            f"cannot resolve the host name {host!r}: the name server did not answer"
+            " (is the network down?)"
+        )
+    return f"cannot resolve the host name {host!r}: {exc.strerror or exc}"
+
+
+def describe_handshake_error(
+    exc: BaseException, host: str, peer: str, timeout: float, limit: str = "--connect-timeout"
+) -> str:
+    """Why the TLS handshake failed, once the TCP connection was up."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return describe_certificate_error(exc, host)
+    if isinstance(exc, TimeoutError):
+        return (
+            f"the TLS handshake with {peer} timed out after {timeout:g} s ({limit}):"
+            " the server may not speak TLS (try http://)"
+        )
+    if isinstance(exc, ssl.SSLEOFError | ConnectionResetError | BrokenPipeError):
+        return (
+            f"{peer} closed the connection during the TLS handshake"
+            " (if it speaks plain HTTP, try http://)"
+        )
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or str(exc)
+        if reason in _NOT_TLS:
+            return (
+                f"the TLS handshake with {peer} failed: the server does not speak TLS (try http://)"
+            )
+        return f"the TLS handshake with {peer} failed: {reason}"
+    if isinstance(exc, OSError):
+        return f"the TLS handshake with {peer} failed: {exc.strerror or exc}"
+    return f"the TLS handshake with {peer} failed: {exc}"
+
+
 def describe_certificate_error(exc: ssl.SSLCertVerificationError, host: str) -> str:
     code = getattr(exc, "verify_code", None)
     detail = getattr(exc, "verify_message", None) or str(exc)
-    hint = "; --insecure skips the check"
-    if code == 62 or "hostname mismatch" in detail.lower() or "IP address mismatch" in detail:
-        return f"TLS certificate is not valid for {host!r} ({detail}){hint}"
-    if code == 10 or "expired" in detail:
-        return f"TLS certificate has expired ({detail}){hint}"
-    if code in (18, 19, 20, 21) or "self-signed" in detail or "issuer" in detail:
-        return f"TLS certificate is not trusted ({detail}){hint}"
-    return f"TLS certificate verification failed ({detail}){hint}"
+    if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH) or "mismatch" in detail.lower():
+        return f"the TLS certificate is not valid for {host!r} ({detail}); {_INSECURE}"
+    if code == _EXPIRED or "expired" in detail:
+        return f"the TLS certificate has expired ({detail}); {_INSECURE}"
+    if code == _NOT_YET_VALID:
+        return f"the TLS certificate is not valid yet ({detail}); {_INSECURE}"
+    if code == _SELF_SIGNED:
+        return f"the TLS certificate is self-signed, so not trusted ({detail}); {_CACERT}"
+    if code == _SELF_SIGNED_IN_CHAIN or code in _UNKNOWN_ISSUER:
+        return f"the TLS certificate's issuer is unknown, so not trusted ({detail}); {_CACERT}"
+    return f"the TLS certificate was not accepted ({detail}); {_INSECURE}"
+
+
+def describe_cafile_error(exc: BaseException, cafile: str | None) -> str:
+    """Why the extra CA certificates could not be loaded."""
+    if isinstance(exc, ssl.SSLError):
+        why = getattr(exc, "reason", None) or str(exc)
+    elif isinstance(exc, OSError):
+        why = exc.strerror or str(exc)
+    else:
+        why = str(exc)
+    return f"cannot load CA certificates from {cafile!r} (--cacert): {why}"
 
 
 def describe_receive_error(exc: BaseException, peer: str, total: int) -> str:
@@ -61,3 +147,12 @@ def describe_receive_error(exc: BaseException, peer: str, total: int) -> str:
     if isinstance(exc, OSError):
         return f"receive from {peer} failed {where}: {exc.strerror or exc}"
     return f"receive from {peer} failed {where}: {exc}"
+
+
+def describe_send_error(exc: BaseException, peer: str) -> str:
+    """Why the request could not be sent."""
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return f"{peer} closed the connection before the request was sent"
+    if isinstance(exc, OSError):
+        return f"sending the request to {peer} failed: {exc.strerror or exc}"
+    return f"sending the request to {peer} failed: {exc}"

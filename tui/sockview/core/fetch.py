@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import os
 import select
 import socket
@@ -26,8 +27,12 @@ from dataclasses import dataclass, field
 
 from sockview.core.body import BodySink, SpooledBody
 from sockview.core.errors import (
+    LookupTimeout,
+    describe_cafile_error,
     describe_connect_error,
+    describe_handshake_error,
     describe_receive_error,
+    describe_send_error,
 )
 from sockview.core.events import (
     ChunksReceived,
@@ -151,11 +156,15 @@ class Fetch:
 
     # -- the fetch ------------------------------------------------------------------
 
-    def run(self) -> Finished | Failed:
-        """Connect, send, receive until the response is complete; never raises for I/O."""
+    def run(self, connected: socket.socket | None = None) -> Finished | Failed:
+        """Connect, send, receive until the response is complete; never raises for I/O.
+
+        `connected` skips the connect: a socket already connected to the server (the tests
+        pass one end of a socket pair, to choose exactly what each recv returns).
+        """
         self._started = time.monotonic()
         try:
-            result = self._run()
+            result = self._run(connected)
         except ProtocolFailure as exc:
             result = self._failed(str(exc))
         finally:
@@ -165,9 +174,9 @@ class Fetch:
         self.listener(result)
         return result
 
-    def _run(self) -> Finished | Failed:
+    def _run(self, connected: socket.socket | None) -> Finished | Failed:
         options = self.options
-        sock = self._connect()
+        sock = self._connect() if connected is None else self._adopt(connected)
         if isinstance(sock, Failed):
             return sock
         watchdog = threading.Thread(target=self._watch, name="sockview-watchdog", daemon=True)
@@ -176,7 +185,9 @@ class Fetch:
             try:
                 sock.sendall(self.request)
             except OSError as exc:
-                return self._failed(describe_receive_error(exc, self.peer, 0))
+                if self._stop.is_set():
+                    return self._failed(self._abort_reason or "cancelled")
+                return self._failed(describe_send_error(exc, self.peer))
             self.listener(RequestSent(self.request))
             parser = ResponseParser(
                 self.target.authority,
@@ -193,42 +204,95 @@ class Fetch:
 
     def _connect(self) -> socket.socket | Failed:
         options, target = self.options, self.target
-        timeout = options.connect_timeout
-        if options.deadline is not None:
-            timeout = min(timeout, options.deadline)
+        # One budget for the name lookup, the TCP connect and the TLS handshake together.
+        timeout, limit = options.connect_timeout, "--connect-timeout"
+        if options.deadline is not None and options.deadline < timeout:
+            timeout, limit = options.deadline, "--deadline"
+        give_up = time.monotonic() + timeout
         try:
-            sock = self._open_socket(timeout)
+            context = self._tls_context() if target.tls else None
+        except (OSError, ValueError) as exc:
+            return self._failed(describe_cafile_error(exc, options.cafile))
+        describe = describe_connect_error
+        try:
+            sock = self._open_socket(give_up)
             tls_version = None
-            if target.tls:
-                sock = self._tls_context().wrap_socket(
+            if context is not None:
+                describe = describe_handshake_error
+                sock = context.wrap_socket(
                     sock, server_hostname=target.host, do_handshake_on_connect=False
                 )
                 with self._lock:
                     self._sock = sock
-                sock.settimeout(timeout)
+                if self._stop.is_set():
+                    raise InterruptedError("cancelled")
+                sock.settimeout(max(give_up - time.monotonic(), 0.001))
                 sock.do_handshake()
                 tls_version = sock.version()
+            if self._stop.is_set():
+                raise InterruptedError("cancelled")
         except (OSError, ValueError) as exc:
             if self._stop.is_set():
                 return self._failed(self._abort_reason or "cancelled")
-            return self._failed(describe_connect_error(exc, target.host, self.peer, timeout))
+            return self._failed(describe(exc, target.host, self.peer, timeout, limit))
         sock.settimeout(None)
         self._t0 = options.clock()
         self.listener(Connected(peer=self.peer, tls_version=tls_version))
         return sock
 
-    def _open_socket(self, timeout: float) -> socket.socket:
+    def _adopt(self, sock: socket.socket) -> socket.socket:
+        """Take a socket that is already connected, as if `_connect` had made it."""
+        with self._lock:
+            self._sock = sock
+        self._t0 = self.options.clock()
+        self.listener(Connected(peer=self.peer))
+        return sock
+
+    def _resolve(self, give_up: float) -> list[tuple[int, int, int, str, tuple[str, int]]]:
+        """The addresses of the target, looked up within the connect budget.
+
+        getaddrinfo cannot be interrupted, and an unreachable name server can hold it for
+        half a minute, so a host name is looked up on a helper thread that the fetch stops
+        waiting for on a cancel or at the time limit. IP literals need no lookup.
+        """
+        host, port = self.target.host, self.target.port
+
+        def lookup() -> list[tuple[int, int, int, str, tuple[str, int]]]:
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)  # type: ignore[return-value]
+
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(host.partition("%")[0])
+            return lookup()
+        answer: list[list[tuple[int, int, int, str, tuple[str, int]]] | BaseException] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                answer.append(lookup())
+            except Exception as exc:  # handed over to the fetch thread
+                answer.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="sockview-resolve", daemon=True).start()
+        while not done.wait(0.05):
+            if self._stop.is_set():
+                raise InterruptedError("cancelled")
+            if time.monotonic() >= give_up:
+                raise LookupTimeout(f"no answer for {host}")
+        if isinstance(answer[0], BaseException):
+            raise answer[0]
+        return answer[0]
+
+    def _open_socket(self, give_up: float) -> socket.socket:
         """Connect without blocking, so that a cancel is seen within 50 ms."""
         target = self.target
         error: OSError = OSError(f"no address found for {target.host}")
-        for family, kind, proto, _, address in socket.getaddrinfo(
-            target.host, target.port, type=socket.SOCK_STREAM
-        ):
+        for family, kind, proto, _, address in self._resolve(give_up):
             sock = socket.socket(family, kind, proto)
             with self._lock:
                 self._sock = sock
             sock.setblocking(False)
-            give_up = time.monotonic() + timeout
             code = sock.connect_ex(address)
             while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
                 if self._stop.is_set():
@@ -274,10 +338,17 @@ class Fetch:
             elif now - last_progress > allowance:
                 self._abort(
                     f"no data from {self.peer} for {options.read_timeout:g} s"
-                    f" after {self.log.total} bytes (--read-timeout)"
+                    f" {self._so_far()} (--read-timeout)"
                 )
             if options.deadline is not None and now - self._started > options.deadline:
-                self._abort(f"the fetch took longer than the {options.deadline:g} s deadline")
+                self._abort(
+                    f"the fetch took longer than the {options.deadline:g} s deadline"
+                    f" (--deadline); {self.log.total} bytes had arrived"
+                )
+
+    def _so_far(self) -> str:
+        total = self.log.total
+        return f"after {total} bytes" if total else "before any byte arrived"
 
     def _receive(self, sock: socket.socket, parser: ResponseParser) -> Finished | Failed:
         """The recv loop proper. Kept flat and local-variable-only: it is the hot path."""

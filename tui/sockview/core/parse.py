@@ -23,7 +23,11 @@ BATCH = 256 * 1024
 
 # The same blank-line rule h11 uses to find the end of a head (`_receivebuffer.py`).
 _BLANK_LINE = re.compile(b"\n\r?\n")
+_BYTEARRAY = re.compile(r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)""")
 _NO_BODY_STATUSES = (204, 304)
+_STATUS_START = b"HTTP/"
+_MAX_REASON = 200
+"""Longest reason, in characters: h11 quotes whole header lines in its complaints."""
 
 
 class ProtocolFailure(Exception):
@@ -88,14 +92,36 @@ class ResponseParser:
         """Take raw bytes; True once the response is complete."""
         if self.head is None:
             self._raw += data
+            self._check_start()
         self.received += len(data)
         self._conn.receive_data(data)
         return self._drain()
 
     def feed_eof(self) -> bool:
-        """The server closed the connection; True if the response was complete anyway."""
+        """The server closed the connection; True if the response was complete anyway.
+
+        A close before the head ended is not a protocol error but a short answer: False,
+        and the caller says how many bytes came (h11 would only say "unexpectedly closed").
+        """
+        if self.head is None:
+            return False
         self._conn.receive_data(b"")
         return self._drain()
+
+    def _check_start(self) -> None:
+        """Fail at once when the head cannot be HTTP, rather than wait for the cap or a close.
+
+        h11 accepts a head only if it starts with `HTTP/` (no leading blank line), so this
+        refuses nothing that h11 would take.
+        """
+        start = bytes(self._raw[:5])
+        if not _STATUS_START.startswith(start):
+            if start[:1] in (b"\x15", b"\x16"):
+                raise ProtocolFailure("the server answered with TLS, not HTTP: try https://")
+            raise ProtocolFailure(
+                f"the server did not send an HTTP status line: the reply starts with {start!r}"
+                " (an HTTP/0.9 reply, or not HTTP at all)"
+            )
 
     def _drain(self) -> bool:
         conn = self._conn
@@ -135,6 +161,12 @@ class ResponseParser:
 
     def _interim(self, event: h11.InformationalResponse) -> None:
         text, _, _ = self._take_head()
+        if self._raw_base > self.max_header:
+            # h11's cap is per head: without this, an endless run of 1xx never ends.
+            raise ProtocolFailure(
+                f"the server sent more than {self._cap()} of interim 1xx responses"
+                " (--max-header raises the cap)"
+            )
         self._on_interim(
             InterimResponse(
                 status=event.status_code,
@@ -173,23 +205,33 @@ class ResponseParser:
         )
         self._on_head(self.head)
 
+    def _cap(self) -> str:
+        cap = self.max_header
+        return f"{cap // 1024} KiB" if cap % 1024 == 0 else f"{cap} bytes"
+
     def _explain(self, exc: h11.RemoteProtocolError) -> str:
         """One line for the user from h11's complaint."""
-        message = str(exc)
+        message = _one_line(str(exc))
         if self.head is None:
-            first = bytes(self._raw[:1])
-            if first in (b"\x15", b"\x16"):
-                return "the server answered with TLS, not HTTP: try https://"
-            if "Receive buffer too long" in message or "exceeds" in message:
+            if "Receive buffer too long" in message:
                 return (
-                    f"the response header is larger than the {self.max_header // 1024} KiB cap"
+                    f"the response header is larger than the {self._cap()} cap"
                     " (--max-header raises it)"
                 )
-            if "illegal status line" in message or "no response line" in message:
-                return (
-                    "the server did not send an HTTP status line"
-                    " (an HTTP/0.9 reply, or not HTTP at all)"
-                )
+            if "_SWITCH_UPGRADE" in message:
+                return "the server switched protocols (101) although no upgrade was asked for"
+            if "conflicting Content-Length" in message:
+                return "the response has two Content-Length headers that disagree"
+            if "bad Content-Length" in message:
+                return "the Content-Length header is not a valid length"
+            if "Only Transfer-Encoding: chunked" in message:
+                return "unsupported Transfer-Encoding: only chunked is understood"
+            if "Transfer-Encoding" in message:
+                return f"invalid Transfer-Encoding header: {message}"
+            if "illegal status line" in message:
+                return f"invalid HTTP status line: {message.partition(': ')[2]}"
+            if "response line" in message or "request line" in message:
+                return "the server did not send an HTTP status line where one was due"
             return f"invalid response header: {message}"
         if "peer closed connection without sending complete message body" in message:
             head = self.head
@@ -202,4 +244,17 @@ class ResponseParser:
                 f"the connection closed after {self.body_bytes} of {head.content_length}"
                 " body bytes (Content-Length): the body is incomplete"
             )
+        if "Receive buffer too long" in message:
+            return f"invalid chunked body: a chunk header or trailer is longer than {self._cap()}"
+        if self.head.framing is Framing.CHUNKED:
+            return f"invalid chunked body: {message}"
         return f"invalid response body: {message}"
+
+
+def _one_line(message: str) -> str:
+    """h11's message, with `bytearray(b'..')` shown as `b'..'` and cut to a sensible length."""
+    message = _BYTEARRAY.sub(r"\1", message)
+    message = " ".join(message.split())
+    if len(message) > _MAX_REASON:
+        message = message[: _MAX_REASON - 3] + "..."
+    return message

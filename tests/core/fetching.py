@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import queue
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FrameType
 
 from sockview.core.body import BodySink
 from sockview.core.events import Event, Failed, Finished
 from sockview.core.fetch import DelaySwitch, Fetch, FetchOptions
 from sockview.core.url import parse_url
+from tests.conftest import ScriptedServer
 
 RESPONSE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
 
@@ -83,3 +88,81 @@ def fetch_now(url: str, **kwargs: object) -> Running:
     running.fetch.run()
     running.done.set()
     return running
+
+
+class Stepper:
+    """A server script that sends what the test hands it, when the test says.
+
+    `send(data)` returns once the server's sendall() did; `close()` shuts the server's
+    sending side down (the client reads EOF) and keeps the connection open.
+    """
+
+    def __init__(self) -> None:
+        self._todo: queue.Queue[bytes | None] = queue.Queue()
+        self._done: queue.Queue[bool] = queue.Queue()
+        self.stopping = threading.Event()
+        """Set by `serve_steps` when the test ends."""
+
+    def _next(self) -> bytes | None:
+        while not self.stopping.is_set():
+            try:
+                return self._todo.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        raise OSError("the test is over")
+
+    def __call__(self, conn: socket.socket) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                conn.shutdown(socket.SHUT_WR)
+                self._done.put(True)
+                # Hold the connection: the client must end on the EOF alone.
+                conn.settimeout(0.05)
+                while not self.stopping.is_set():
+                    try:
+                        if not conn.recv(4096):
+                            return
+                    except TimeoutError:
+                        continue
+                return
+            conn.sendall(item)
+            self._done.put(True)
+
+    def send(self, *pieces: bytes) -> None:
+        for piece in pieces:
+            self._todo.put(piece)
+            assert self._done.get(timeout=10)
+
+    def close(self) -> None:
+        self._todo.put(None)
+        assert self._done.get(timeout=10)
+
+
+def serve_steps(serve: Callable[..., ScriptedServer], **kwargs: object) -> tuple[Stepper, str]:
+    """A loopback server run by a `Stepper`; returns it and the server's URL."""
+    stepper = Stepper()
+    server = serve(stepper, **kwargs)
+    stepper.stopping = server.stopping
+    return stepper, server.url("/")
+
+
+def frames_of(thread: threading.Thread) -> list[str]:
+    """The function names on `thread`'s stack, innermost first."""
+    assert thread.ident is not None
+    frame: FrameType | None = sys._current_frames().get(thread.ident)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return names
+
+
+def pausing(running: Running) -> bool:
+    """True while the recv loop waits out its delay (a timed wait called from the loop).
+
+    While it waits in recv() instead, the innermost Python frame is the loop itself.
+    """
+    assert running.thread is not None
+    names = frames_of(running.thread)
+    return bool(names) and names[0] == "wait" and "_receive" in names

@@ -53,6 +53,8 @@ DEFAULT_BUFSIZE = 5120
 DEFAULT_DELAY = 0.25
 MAX_BUFSIZE = 16 * 1024 * 1024
 MAX_DELAY = 60.0
+_PAUSE_SLICE = 0.02
+"""How often a pause looks at the switch again."""
 
 Listener = Callable[[Event], None]
 
@@ -93,6 +95,21 @@ class DelaySwitch:
     def toggle(self) -> bool:
         self.enabled = not self.enabled
         return self.enabled
+
+    def pause(self, stop: threading.Event) -> bool:
+        """Wait out the delay after a recv; True if `stop` was set meanwhile.
+
+        Switching the delay off, or shortening it, from another thread ends a pause that
+        is under way: a user who turns a 60 s delay off should not wait out the minute.
+        """
+        began = time.monotonic()
+        while self.enabled:
+            left = began + self.seconds - time.monotonic()
+            if left <= 0:
+                return False
+            if stop.wait(min(left, _PAUSE_SLICE)):
+                return True
+        return stop.is_set()
 
 
 def _peer_name(host: str, port: int) -> str:
@@ -397,7 +414,7 @@ class Fetch:
                     next_emit = now + interval
                 if complete:
                     break
-                if delay.enabled and stop.wait(delay.seconds):
+                if delay.enabled and delay.pause(stop):
                     break
         except OSError as exc:
             if not stop.is_set():

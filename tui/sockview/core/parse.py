@@ -119,7 +119,7 @@ class ResponseParser:
             if start[:1] in (b"\x15", b"\x16"):
                 raise ProtocolFailure("the server answered with TLS, not HTTP: try https://")
             raise ProtocolFailure(
-                f"the server did not send an HTTP status line: the reply starts with {start!r}"
+                "the server did not send an HTTP status line"
                 " (an HTTP/0.9 reply, or not HTTP at all)"
             )
 

@@ -1,0 +1,166 @@
+"""Hostile sizes: huge heads hit the documented cap, endless bodies stay bounded in memory."""
+
+from __future__ import annotations
+
+import socket
+import tracemalloc
+
+import pytest
+
+from sockview.cli import main
+from sockview.core.body import SPOOL_LIMIT, SpooledBody
+from sockview.core.events import ChunksReceived
+from sockview.core.parse import MAX_HEADER
+from sockview.core.records import RecvLog
+from tests.conftest import send_parts
+from tests.core.hostile import (
+    PROMPT,
+    failed,
+    fetch,
+    fetch_pieces,
+    finished,
+    pour,
+    start,
+    wait_for,
+)
+
+MiB = 1024 * 1024
+CAP_MESSAGE = "the response header is larger than the 64 KiB cap (--max-header raises it)"
+
+
+def many_lines(size: int) -> bytes:
+    """A head of about `size` bytes made of many short header lines, never ended."""
+    line = b"X-Filler: 0123456789abcdef0123456789abcdef\r\n"
+    return b"HTTP/1.1 200 OK\r\n" + line * (size // len(line))
+
+
+def one_line(size: int) -> bytes:
+    """A head whose single header line is `size` bytes long, never ended."""
+    return b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * size
+
+
+@pytest.mark.parametrize(
+    "head", [many_lines(MiB), one_line(200 * 1024)], ids=["1MiB-of-lines", "one-200KiB-line"]
+)
+def test_huge_head_hits_the_cap_and_stops_reading(serve, head: bytes) -> None:
+    server = serve(send_parts(head, b"\r\n\r\n"))
+    running = fetch(server.url("/"))
+    result = failed(running)
+    assert result.reason == CAP_MESSAGE
+    # Reading stopped at the cap: memory is bounded by the cap plus one recv, not by the head.
+    assert MAX_HEADER < result.total <= MAX_HEADER + running.fetch.options.bufsize
+    assert running.head is None
+
+
+def test_cap_is_settable(serve) -> None:
+    head = many_lines(MiB) + b"\r\n"
+    server = serve(send_parts(head, b"hello"))
+    result = finished(fetch(server.url("/"), max_header=2 * MiB))
+    assert result.body_bytes == 5
+
+
+def test_a_head_just_under_the_cap_is_fine() -> None:
+    head = one_line(MAX_HEADER - 100) + b"\r\nContent-Length: 2\r\n\r\nok"
+    result = finished(fetch_pieces([head[i : i + 5120] for i in range(0, len(head), 5120)]))
+    assert result.body_bytes == 2
+
+
+def test_cap_in_plain_mode(serve, capsys) -> None:
+    server = serve(send_parts(one_line(4000)))
+    status = main([server.url("/"), "--plain", "--max-header", "2048"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err == (
+        "sockview: the response header is larger than the 2 KiB cap (--max-header raises it)\n"
+    )
+
+
+def test_endless_interim_responses_hit_the_cap(serve) -> None:
+    """1xx after 1xx: each is small, but together they count against the head cap."""
+
+    def script(conn: socket.socket) -> None:
+        pour(conn, b"HTTP/1.1 100 Continue\r\n\r\n" * 100, server.stopping)
+
+    server = serve(script)
+    running = fetch(server.url("/"))
+    result = failed(running)
+    assert result.reason == (
+        "the server sent more than 64 KiB of interim 1xx responses (--max-header raises the cap)"
+    )
+    assert result.total <= MAX_HEADER + running.fetch.options.bufsize
+
+
+def test_endless_chunk_size_line_hits_the_cap(serve) -> None:
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        pour(conn, b"0" * 65536, server.stopping)
+
+    server = serve(script)
+    running = fetch(server.url("/"))
+    result = failed(running)
+    assert result.reason == "invalid chunked body: a chunk header or trailer is longer than 64 KiB"
+
+
+def serve_endless(serve, chunked: bool = False):  # type: ignore[no-untyped-def]
+    """A server that sends a head, then body bytes until the test ends or the client leaves."""
+    framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: 999999999999"
+    block = b"x" * 65536
+    if chunked:
+        block = b"10000\r\n" + block + b"\r\n"
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n\r\n")
+        pour(conn, block, server.stopping)
+
+    server = serve(script)
+    return server
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_endless_body_memory_stays_bounded(serve, chunked: bool) -> None:
+    """Tens of MiB of body: the body goes to disk, the log costs 20 bytes a recv."""
+    server = serve_endless(serve, chunked)
+    body = SpooledBody()
+    target = 4 * SPOOL_LIMIT
+    tracemalloc.start()
+    try:
+        running = start(server.url("/"), body=body, read_timeout=60, bufsize=16384)
+        wait_for(lambda: body.size >= target, "the body to pass 16 MiB")
+        running.fetch.cancel()
+        result = failed(running)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.cancelled
+    assert result.body_bytes >= target
+    assert not body.in_memory, "a large body must spool to disk"
+    # The spool keeps at most SPOOL_LIMIT in memory (twice, at the moment it rolls over to
+    # disk), the parser batches at most 256 KiB: far below the body received.
+    assert peak < 3 * SPOOL_LIMIT, f"peak {peak / MiB:.1f} MiB for {result.body_bytes / MiB:.0f}"
+    body.close()
+
+
+def test_recv_log_grows_by_three_array_items_a_recv() -> None:
+    log = RecvLog()
+    assert not hasattr(log, "__dict__")
+    assert {type(log.times_ns), type(log.sizes), type(log.totals)} == {type(log.sizes)}
+    assert log.times_ns.itemsize + log.sizes.itemsize + log.totals.itemsize <= 20
+    # What the loop appends: nothing else grows per recv (the events name ranges of rows).
+    running = fetch_pieces([b"HTTP/1.0 200 OK\r\n\r\n"] + [b"x"] * 2000)
+    result = finished(running)
+    chunks = running.of(ChunksReceived)
+    assert result.recv_count == 2001
+    assert len(chunks) < result.recv_count
+
+
+def test_cancel_mid_body_returns_promptly_and_keeps_the_rows(serve) -> None:
+    server = serve_endless(serve)
+    running = start(server.url("/"), read_timeout=60)
+    wait_for(lambda: running.received() > MiB, "a MiB of body")
+    running.fetch.cancel()
+    running.wait(PROMPT)
+    result = failed(running)
+    assert result.cancelled
+    assert result.reason == "cancelled"
+    assert result.body_bytes > 0
+    assert running.head is not None

@@ -58,6 +58,8 @@ def safe_name(raw: str, fallback: str = "download") -> str:
     if not dot or not stem or len(ext) > 16:
         stem, ext = name, ""
     ext = f".{ext}" if ext else ""
+    # Every character takes a byte at least: cut first, so a huge name costs no more.
+    stem = stem[:MAX_NAME_BYTES]
     while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES:
         stem = stem[:-1]
     return stem + ext

@@ -137,9 +137,19 @@ def describe_cafile_error(exc: BaseException, cafile: str | None) -> str:
     return f"cannot load CA certificates from {cafile!r} (--cacert): {why}"
 
 
+def count_bytes(count: int) -> str:
+    """`1 byte`, `2 bytes`."""
+    return f"{count} byte" if count == 1 else f"{count} bytes"
+
+
+def so_far(total: int) -> str:
+    """Where in the stream something happened: `after 42 bytes`, `before any byte arrived`."""
+    return f"after {count_bytes(total)}" if total else "before any byte arrived"
+
+
 def describe_receive_error(exc: BaseException, peer: str, total: int) -> str:
     """Why the connection broke while receiving."""
-    where = f"after {total} bytes" if total else "before any byte arrived"
+    where = so_far(total)
     if isinstance(exc, ConnectionResetError):
         return f"the connection was reset by {peer} {where}"
     if isinstance(exc, ssl.SSLError):

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from sockview.core.body import BodySink, SpooledBody
 from sockview.core.errors import (
     LookupTimeout,
+    count_bytes,
     describe_cafile_error,
     describe_connect_error,
     describe_handshake_error,
     describe_receive_error,
     describe_send_error,
+    so_far,
 )
 from sockview.core.events import (
     ChunksReceived,
@@ -355,17 +357,13 @@ class Fetch:
             elif now - last_progress > allowance:
                 self._abort(
                     f"no data from {self.peer} for {options.read_timeout:g} s"
-                    f" {self._so_far()} (--read-timeout)"
+                    f" {so_far(self.log.total)} (--read-timeout)"
                 )
             if options.deadline is not None and now - self._started > options.deadline:
                 self._abort(
                     f"the fetch took longer than the {options.deadline:g} s deadline"
-                    f" (--deadline); {self.log.total} bytes had arrived"
+                    f" (--deadline); {count_bytes(self.log.total)} had arrived"
                 )
-
-    def _so_far(self) -> str:
-        total = self.log.total
-        return f"after {total} bytes" if total else "before any byte arrived"
 
     def _receive(self, sock: socket.socket, parser: ResponseParser) -> Finished | Failed:
         """The recv loop proper. Kept flat and local-variable-only: it is the hot path."""

@@ -82,16 +82,23 @@ def start(
     delay: DelaySwitch | None = None,
     body: BodySink | None = None,
     connected: socket.socket | None = None,
+    on_event: Callable[[Event], object] | None = None,
     **options: object,
 ) -> Running:
-    """Start a fetch of `url` on a new thread."""
+    """Start a fetch of `url` on a new thread; `on_event` also sees every event."""
     running: Running
+
+    def listen(event: Event) -> None:
+        running.events.append(event)
+        if on_event is not None:
+            on_event(event)
+
     fetch = Fetch(
         parse_url(url),
         FetchOptions(**options),  # type: ignore[arg-type]
         delay=delay,
         body=body,
-        listener=lambda event: running.events.append(event),
+        listener=listen,
     )
     running = Running(fetch)
 

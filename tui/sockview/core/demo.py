@@ -40,6 +40,17 @@ INITIAL_WINDOW = 10 * SEGMENT
 """What a real sender puts on the wire at once before it waits for acks (RFC 6928)."""
 FIXED_DATE = "Sat, 23 Apr 2016 06:51:38 GMT"
 MAX_DEMO_BODY = 64 * 1024**3
+REQUEST_TIMEOUT = 10.0
+"""Seconds a client has to send its request."""
+SEND_IDLE_LIMIT = 3600.0
+"""Seconds a client may leave its receive buffer full before it is dropped.
+
+A learner may pause the reader for a long time (a long --delay, a paused app): the demo
+waits for it. Large, because on loopback the window opens again only after the reader
+has emptied a whole 64 KiB segment's worth of buffer, which at 5120 bytes a minute takes
+13 minutes.
+"""
+_SEND_POLL = 0.1
 _BLOCK = bytes(range(256)) * 256  # 64 KiB of a recognisable pattern
 
 
@@ -62,6 +73,15 @@ def cover_head(body: bytes, date: str) -> bytes:
     text = "\r\n".join(fields).replace("{}", etag)
     assert len(text) == 242, len(text)
     return text.encode("ascii") + b"\r\n\r\n"
+
+
+def _count(text: str | None) -> int | None:
+    """A non-negative number from a path or query; None for anything else."""
+    # str.isdigit() alone lets "²" through, which int() refuses; and int() refuses
+    # strings of more than 4300 digits.
+    if text and len(text) <= 20 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def _pattern(size: int) -> Iterator[memoryview]:
@@ -144,7 +164,7 @@ class DemoServer:
     # -- serving --------------------------------------------------------------------
 
     def _handle(self, sock: socket.socket) -> None:
-        sock.settimeout(10)
+        sock.settimeout(REQUEST_TIMEOUT)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             target = self._read_request(sock)
@@ -154,7 +174,9 @@ class DemoServer:
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             response = self._route(parts.path, query)
             paced = self.paced if "pace" not in query else query["pace"] not in ("0", "off")
-            stall = int(query["stall"]) if query.get("stall", "").isdigit() else None
+            stall = _count(query.get("stall"))
+            # From here on the sends wait for the reader (see `_sendall`).
+            sock.settimeout(_SEND_POLL)
             self._send(sock, response, paced, stall)
         except (OSError, h11.ProtocolError):
             pass
@@ -179,15 +201,15 @@ class DemoServer:
     def _route(self, path: str, query: dict[str, str]) -> _Response:
         parts = [p for p in path.split("/") if p]
         kind = parts[0] if parts else ""
-        size = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
+        size = _count(parts[1]) if len(parts) == 2 else None
         if kind == "cover.png" and len(parts) == 1:
             body = sample_png()
             return _Response(cover_head(body, self._date()), iter([body]))
         if kind in ("bytes", "slow") and size is not None and size <= MAX_DEMO_BODY:
             head = self._head("200 OK", "application/octet-stream", f"Content-Length: {size}")
             if kind == "slow":
-                rate = int(query.get("rate", "8192")) if query.get("rate", "").isdigit() else 8192
-                return _Response(head, self._trickle(size, max(1, rate)))
+                rate = _count(query.get("rate"))
+                return _Response(head, self._trickle(size, max(1, 8192 if rate is None else rate)))
             return _Response(head, _pattern(size))
         if kind == "chunked" and size is not None and size <= MAX_DEMO_BODY:
             head = self._head("200 OK", "application/octet-stream", "Transfer-Encoding: chunked")
@@ -238,12 +260,12 @@ class DemoServer:
             if paced:
                 data = b"".join(out)
                 if burst:
-                    sock.sendall(data[:burst])
+                    self._sendall(sock, data[:burst])
                     data, burst = data[burst:], 0
                 self._send_paced(sock, data, rng)
             else:
                 for part in out:
-                    sock.sendall(part)
+                    self._sendall(sock, part)
             out = []
             if stall is not None and sent >= stall:
                 self._hold(sock)
@@ -251,17 +273,37 @@ class DemoServer:
         if response.chunked:
             out.append(b"0\r\n\r\n")
         for part in out:
-            sock.sendall(part)
+            self._sendall(sock, part)
         sock.shutdown(socket.SHUT_WR)
 
     def _send_paced(self, sock: socket.socket, data: bytes, rng: random.Random) -> None:
         view = memoryview(data)
         while view:
             size = SEGMENT * rng.choice((1, 1, 2, 2, 3, 4))
-            sock.sendall(view[:size])
+            self._sendall(sock, view[:size])
             view = view[size:]
             if self._stopping.wait(rng.choice((0.0005, 0.001, 0.002))):
                 return
+
+    def _sendall(self, sock: socket.socket, data: bytes | memoryview) -> None:
+        """Send it all, however slowly the client reads; give up only when we stop.
+
+        `socket.sendall` with a timeout gives up after that long in all, and a plain
+        blocking one would outlive `stop()`. The socket's timeout here is a short poll.
+        """
+        view = memoryview(data)
+        idle_since = time.monotonic()
+        while view:
+            try:
+                sent = sock.send(view)
+            except TimeoutError:
+                if self._stopping.is_set():
+                    raise OSError("the demo server is stopping") from None
+                if time.monotonic() - idle_since > SEND_IDLE_LIMIT:
+                    raise
+                continue
+            view = view[sent:]
+            idle_since = time.monotonic()
 
     def _hold(self, sock: socket.socket) -> None:
         """Keep the connection open, sending nothing, until the client goes or we stop."""

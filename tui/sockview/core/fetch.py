@@ -434,14 +434,15 @@ class Fetch:
     def _incomplete_reason(self, parser: ResponseParser, total: int, error: str | None) -> str:
         if self._abort_reason is not None:
             return self._abort_reason
+        # A plain request to a TLS port is often met with a close or a reset, and no byte.
+        hint = "" if total or self.target.tls else " (if it expects TLS, try https://)"
         if error is not None:
-            return error
+            return error + hint
         if parser.head is not None:
             return "the connection closed before the response was complete"
         if total == 0:
-            hint = "" if self.target.tls else " (if it expects TLS, try https://)"
             return f"{self.peer} closed the connection without answering{hint}"
-        return f"the connection closed after {total} bytes, before the header ended"
+        return f"the connection closed after {count_bytes(total)}, before the header ended"
 
     # -- events ---------------------------------------------------------------------
 

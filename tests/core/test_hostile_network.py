@@ -183,7 +183,8 @@ def test_reset_before_any_answer(serve) -> None:
     server = serve(reset)
     result = failed(fetch(server.url("/")))
     assert result.reason in (
-        f"the connection was reset by 127.0.0.1:{server.port} before any byte arrived",
+        f"the connection was reset by 127.0.0.1:{server.port} before any byte arrived"
+        " (if it expects TLS, try https://)",
         # The reset can also beat our request out of the door.
         f"127.0.0.1:{server.port} closed the connection before the request was sent",
     )

@@ -1,0 +1,1 @@
+"""The Textual app. The core (`sockview.core`) knows nothing of this package."""

@@ -1,0 +1,459 @@
+"""The sockview app: URL input, live recv table, header panel, sparkline and status line.
+
+Threads: `Fetch.run` blocks on a Textual thread worker; its listener only posts
+`FetchUpdate` messages, tagged with the fetch's number so that whatever a cancelled
+fetch still says is dropped. The UI never draws per message: the messages only record
+how many rows exist, and a timer redraws the table, sparkline and status line at most
+`REFRESH_RATE` times a second, reading the rows straight from the fetch's `RecvLog`.
+That keeps the UI thread (which shares the GIL with the recv loop) nearly idle however
+fast the link is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+
+from sockview.cli import Settings
+from sockview.core.body import SpooledBody
+from sockview.core.demo import DemoServer
+from sockview.core.events import (
+    ChunksReceived,
+    Connected,
+    Failed,
+    Finished,
+    Framing,
+    HeadersComplete,
+    InterimResponse,
+    RequestSent,
+)
+from sockview.core.fetch import Fetch
+from sockview.core.save import SaveError, default_name, resolve_destination, save_file
+from sockview.core.text import visible
+from sockview.core.url import Target, UrlError, parse_url
+from sockview.ui.messages import FetchUpdate, SaveDone
+from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
+from sockview.ui.widgets.header_panel import HeaderPanel
+from sockview.ui.widgets.recv_table import RecvTable
+from sockview.ui.widgets.save_dialog import SaveDialog
+from sockview.ui.widgets.status_bar import FetchStatus, StatusBar
+from sockview.ui.widgets.url_input import UrlInput
+
+REFRESH_RATE = 15
+"""Redraws a second of the table, sparkline and status line while a fetch runs."""
+RATE_WINDOW_NS = 1_000_000_000
+"""The rate shown while receiving is measured over the last second of recvs."""
+RUNNING = ("connecting", "receiving")
+
+
+class SockviewApp(App[int]):
+    """Fetch a URL over a raw socket and show every recv() live."""
+
+    CSS_PATH = "sockview.tcss"
+    TITLE = "sockview"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "d",
+            "toggle_delay",
+            "Delay",
+            tooltip="Pause after each recv, or stop pausing; applies at the next recv",
+            id="toggle-delay",
+        ),
+        Binding(
+            "s",
+            "save",
+            "Save",
+            tooltip="Save the body now under a safe name (never overwrites)",
+            id="save",
+        ),
+        Binding("S", "save_as", "Save as", tooltip="Choose where to save the body", id="save-as"),
+        Binding("c", "cancel", "Cancel", tooltip="Stop the running fetch", id="cancel"),
+        Binding("r", "refetch", "Again", tooltip="Fetch the same URL again", id="refetch"),
+        Binding(
+            "t",
+            "toggle_request",
+            "Request",
+            tooltip="Show the exact request bytes, or the response header",
+            id="toggle-request",
+        ),
+        Binding("u", "focus_url", "URL", tooltip="Type another URL", id="focus-url"),
+        Binding("q", "quit_app", "Quit", tooltip="Leave sockview", id="quit"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            show=False,
+            tooltip="Stop the running fetch",
+            id="cancel-escape",
+        ),
+    ]
+
+    fetch_state: reactive[str] = reactive("idle", bindings=True)
+    """idle, connecting, receiving, done or failed."""
+
+    def __init__(self, settings: Settings, demo: DemoServer | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.options = settings.options
+        self.delay = settings.delay
+        self.demo = demo
+        self.target: Target | None = settings.target
+        self.fetch: Fetch | None = None
+        """The current fetch: the one whose messages are shown."""
+        self.fetch_id = 0
+        self._retired: dict[int, Fetch] = {}
+        """Fetches replaced while still running; their bodies close when they end."""
+        self._rows = 0
+        self._total = 0
+        self._body_bytes = 0
+        self._shown_rows = -1
+        self._reason: str | None = None
+        self._head: HeadersComplete | None = None
+        self._last_status: FetchStatus | None = None
+        self._ticker: Timer | None = None
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield UrlInput(
+            placeholder="URL to fetch, e.g. http://127.0.0.1:8000/cover.png, then Enter",
+            id="url",
+            compact=True,
+        )
+        with Horizontal(id="main"):
+            yield RecvTable(id="recvs")
+            with Vertical(id="side"):
+                yield HeaderPanel(id="head")
+                yield ChunkSparkline(id="sizes")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RecvTable).border_title = "recv() calls"
+        self.query_one(ChunkSparkline).show_log(None, self.options.bufsize)
+        self._ticker = self.set_interval(1 / REFRESH_RATE, self._refresh_view, pause=True)
+        self._show_status()
+        if self.target is not None:
+            self.query_one("#url", Input).value = self.target.url
+            # After the first frame: the in-process demo server and the recv loop share
+            # the GIL with the app, and the book's timings should not include its start-up.
+            self.call_after_refresh(self.start_fetch, self.target)
+        else:
+            self.query_one("#url", Input).focus()
+
+    # -- fetching -----------------------------------------------------------------------
+
+    def start_fetch(self, target: Target) -> None:
+        """Fetch `target`, cancelling the fetch that runs now, if any."""
+        self._retire_current()
+        self.fetch_id += 1
+        fetch_id = self.fetch_id
+        fetch = Fetch(target, self.options, delay=self.delay, body=SpooledBody())
+        # Runs on the worker thread: post, and nothing else.
+        fetch.listener = lambda event: self.post_message(FetchUpdate(fetch_id, event))
+        self.fetch = fetch
+        self.target = target
+        self._rows = self._total = self._body_bytes = 0
+        self._shown_rows = -1
+        self._reason = None
+        self._head = None
+        self.query_one(RecvTable).show_log(fetch.log, self.options.bufsize)
+        self.query_one(ChunkSparkline).show_log(fetch.log, self.options.bufsize)
+        self.query_one(HeaderPanel).reset()
+        self.fetch_state = "connecting"
+        self._show_status()
+        self.query_one(RecvTable).focus()
+        if self._ticker is not None:
+            self._ticker.resume()
+        self._run_fetch(fetch, fetch_id)
+
+    @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
+    def _run_fetch(self, fetch: Fetch, fetch_id: int) -> None:
+        try:
+            fetch.run()
+        except Exception as exc:  # a bug in the core must not leave the UI "receiving"
+            fetch.cancel()
+            failure = Failed(
+                reason=f"internal error: {exc!r}",
+                total=fetch.log.total,
+                recv_count=len(fetch.log),
+                body_bytes=fetch.body.size,
+                elapsed=0.0,
+            )
+            self.post_message(FetchUpdate(fetch_id, failure))
+
+    def _retire_current(self) -> None:
+        fetch = self.fetch
+        if fetch is None:
+            return
+        if fetch.result is None:
+            fetch.cancel()
+            self._retired[self.fetch_id] = fetch
+        else:
+            fetch.body.close()
+        self.fetch = None
+
+    @on(FetchUpdate)
+    def _on_fetch_update(self, message: FetchUpdate) -> None:
+        event = message.event
+        if message.fetch_id != self.fetch_id:
+            # A replaced fetch talking: drop it, and free its body once it has ended.
+            if isinstance(event, Finished | Failed):
+                retired = self._retired.pop(message.fetch_id, None)
+                if retired is not None:
+                    retired.body.close()
+            return
+        if isinstance(event, ChunksReceived):
+            self._rows = event.stop
+            self._total = event.total
+            self._body_bytes = event.body_bytes
+        elif isinstance(event, Connected):
+            self.fetch_state = "receiving"
+        elif isinstance(event, RequestSent):
+            self.query_one(HeaderPanel).show_request(event.data)
+        elif isinstance(event, InterimResponse):
+            self.query_one(HeaderPanel).show_interim(event)
+        elif isinstance(event, HeadersComplete):
+            self._head = event
+            self.query_one(HeaderPanel).show_head(event)
+            self.query_one(RecvTable).mark_head(event.head_index, event.header_length)
+            self.refresh_bindings()
+        elif isinstance(event, Finished | Failed):
+            self._end(event)
+
+    def _end(self, result: Finished | Failed) -> None:
+        self._rows = result.recv_count
+        self._total = result.total
+        self._body_bytes = result.body_bytes
+        if isinstance(result, Failed):
+            self._reason = result.reason
+            self.fetch_state = "failed"
+            if not result.cancelled:
+                self.notify(
+                    visible(result.reason), title="Fetch failed", severity="error", markup=False
+                )
+        else:
+            self.fetch_state = "done"
+        self._refresh_view()
+        if self._ticker is not None:
+            self._ticker.pause()
+
+    def _refresh_view(self) -> None:
+        """Bring the table, sparkline and status line up to the rows known now."""
+        fetch = self.fetch
+        if fetch is not None and self.fetch_state in RUNNING:
+            # Rows that came just before a stall are only reported with the next recv's
+            # ChunksReceived. The loop appends `totals` last, so every row below its
+            # length is complete and may be shown now.
+            committed = len(fetch.log.totals)
+            if committed > self._rows:
+                self._rows = committed
+                self._total = fetch.log.totals[committed - 1]
+        rows = self._rows
+        if rows != self._shown_rows:
+            self._shown_rows = rows
+            self.query_one(RecvTable).set_row_count(rows)
+            self.query_one(ChunkSparkline).set_row_count(rows)
+        self._show_status()
+
+    def _rate(self) -> float | None:
+        """Bytes a second: over the whole fetch once it ended, else over the last second."""
+        fetch, rows = self.fetch, self._rows
+        if fetch is None or rows < 2:
+            return None
+        times, totals = fetch.log.times_ns, fetch.log.totals
+        last = rows - 1
+        if self.fetch_state in RUNNING:
+            first = bisect.bisect_left(times, times[last] - RATE_WINDOW_NS, 0, last)
+            first = max(1, min(first, last - 1))
+            span = times[last] - times[first - 1]
+            count = totals[last] - totals[first - 1]
+        else:
+            span, count = times[last], totals[last]
+        return count * 1e9 / span if span > 0 else None
+
+    def _show_status(self) -> None:
+        head = self._head
+        body_bytes = self._body_bytes
+        if head is not None and head.framing is Framing.CONTENT_LENGTH:
+            # Exact from the raw count, and not held back by the parser's batching.
+            body_bytes = max(body_bytes, self._total - head.body_offset)
+            body_bytes = min(body_bytes, head.content_length or 0)
+        status = FetchStatus(
+            state=self.fetch_state,
+            total=self._total,
+            recvs=self._rows,
+            body_bytes=body_bytes,
+            content_length=head.content_length if head is not None else None,
+            rate=self._rate(),
+            delay_on=self.delay.enabled,
+            delay_seconds=self.delay.seconds,
+            bufsize=self.options.bufsize,
+            reason=self._reason,
+        )
+        if status != self._last_status:
+            self._last_status = status
+            self.query_one(StatusBar).show_status(status)
+
+    def _fail_early(self, reason: str) -> None:
+        """A failure before any fetch started (a bad URL): say so, change nothing else."""
+        self.notify(visible(reason), title="Cannot fetch", severity="error", markup=False)
+
+    @on(Input.Submitted, "#url")
+    def _url_submitted(self, event: Input.Submitted) -> None:
+        try:
+            target = parse_url(event.value)
+        except UrlError as exc:
+            self._fail_early(str(exc))
+            return
+        self.start_fetch(target)
+
+    # -- saving -------------------------------------------------------------------------
+
+    def _default_name(self) -> str:
+        fetch, head = self.fetch, self._head
+        assert fetch is not None
+        content_type = None
+        if head is not None:
+            content_type = next((v for n, v in head.headers if n.lower() == "content-type"), None)
+        return default_name(fetch.target, content_type)
+
+    def save_to(self, chosen: str | None) -> None:
+        """Save the body so far: to `chosen` (a file or folder), or by default to -o or cwd."""
+        fetch = self.fetch
+        if fetch is None or self._head is None:
+            self.notify("Nothing to save yet: no response header has arrived.", markup=False)
+            return
+        try:
+            folder, name = resolve_destination(chosen, self._default_name())
+        except OSError as exc:
+            self.notify(f"Cannot save there: {exc}", severity="error", markup=False)
+            return
+        self._save_body(fetch, folder, name, partial=self.fetch_state != "done")
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_body(self, fetch: Fetch, folder: Path, name: str, partial: bool) -> None:
+        body = fetch.body
+        assert isinstance(body, SpooledBody)
+        try:
+            saved = save_file(body.copy_to, folder, name, partial=partial)
+        except SaveError as exc:
+            self.post_message(SaveDone(None, str(exc)))
+        except (OSError, ValueError) as exc:
+            self.post_message(SaveDone(None, f"saving failed: {exc}; nothing was written"))
+        else:
+            self.post_message(SaveDone(saved))
+
+    @on(SaveDone)
+    def _on_save_done(self, message: SaveDone) -> None:
+        saved = message.saved
+        if saved is None:
+            self.notify(
+                visible(message.error or "saving failed"),
+                title="Not saved",
+                severity="error",
+                markup=False,
+            )
+            return
+        what = "partial body" if saved.partial else "body"
+        self.notify(
+            f"Saved the {what} ({saved.size:,} bytes) to {visible(str(saved.path))}",
+            title="Saved",
+            markup=False,
+        )
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.fetch_state in RUNNING
+        if action == "cancel":
+            return True if running else None
+        if action in ("save", "save_as"):
+            return True if self._head is not None else None
+        if action == "refetch":
+            return True if self.target is not None else None
+        if action == "toggle_request":
+            return True if self.fetch is not None else None
+        return True
+
+    def watch_fetch_state(self, old: str, new: str) -> None:
+        self._show_status()
+
+    def action_toggle_delay(self) -> None:
+        on = self.delay.toggle()
+        self._show_status()
+        self.notify(
+            f"Delay {'on' if on else 'off'}: {self.delay.seconds:g} s after each recv"
+            if on
+            else "Delay off: recv as fast as the data comes",
+            timeout=2,
+            markup=False,
+        )
+
+    def action_save(self) -> None:
+        self.save_to(self.settings.output)
+
+    def action_save_as(self) -> None:
+        if self.fetch is None or self._head is None:
+            return
+        suggestion = self.settings.output or str(Path.cwd() / self._default_name())
+        note = "" if self.fetch_state == "done" else "the body is incomplete: saved as partial"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save_to(path)
+
+        self.push_screen(SaveDialog(suggestion, note), chosen)
+
+    def action_cancel(self) -> None:
+        if self.fetch is not None and self.fetch_state in RUNNING:
+            self.fetch.cancel()
+
+    def action_refetch(self) -> None:
+        if self.target is not None:
+            self.query_one("#url", Input).value = self.target.url
+            self.start_fetch(self.target)
+
+    def action_toggle_request(self) -> None:
+        self.query_one(HeaderPanel).toggle()
+
+    def action_focus_url(self) -> None:
+        self.query_one("#url", Input).focus()
+
+    def action_leave_url(self) -> None:
+        self.query_one(RecvTable).focus()
+
+    def action_quit_app(self) -> None:
+        self._stop_fetches()
+        self.exit(0)
+
+    def _stop_fetches(self) -> None:
+        for fetch in [self.fetch, *self._retired.values()]:
+            if fetch is not None:
+                fetch.cancel()
+
+    def on_unmount(self) -> None:
+        # Ctrl+Q and Ctrl+C end the app too: never leave a recv loop running behind it.
+        self._stop_fetches()
+
+
+def create_app(settings: Settings, demo: DemoServer | None = None) -> SockviewApp:
+    """The app as the command line runs it; tests build theirs here too."""
+    return SockviewApp(settings, demo=demo)
+
+
+def run_app(settings: Settings, demo: DemoServer | None = None) -> int:
+    app = create_app(settings, demo=demo)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

@@ -1,0 +1,86 @@
+"""The status line: the fetch's state, bytes, rate, progress, delay and bufsize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from sockview.core.text import visible
+
+STATE_MARKS = {
+    "idle": ("○", "dim"),
+    "connecting": ("◌", "bold yellow"),
+    "receiving": ("●", "bold yellow"),
+    "done": ("✔", "bold green"),
+    "failed": ("✖", "bold red"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchStatus:
+    """What the status line shows; the app builds one per refresh."""
+
+    state: str
+    """idle, connecting, receiving, done or failed."""
+    total: int = 0
+    """Raw bytes received, header included."""
+    recvs: int = 0
+    body_bytes: int = 0
+    content_length: int | None = None
+    rate: float | None = None
+    """Bytes a second, or None when there is nothing to measure yet."""
+    delay_on: bool = False
+    delay_seconds: float = 0.25
+    bufsize: int = 5120
+    reason: str | None = None
+    """Why the fetch failed: server text, shown literally."""
+
+
+def human_bytes(count: float) -> str:
+    """1536 -> '1.5 kB' (decimal units, as network rates go)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def status_text(status: FetchStatus) -> Text:
+    mark, style = STATE_MARKS.get(status.state, ("?", ""))
+    text = Text()
+    text.append(f"{mark} {status.state}", style=style)
+    if status.state == "failed" and status.reason:
+        text.append(": ")
+        text.append(visible(status.reason), style="red")
+    if status.state != "idle" or status.recvs:
+        recvs = "recv" if status.recvs == 1 else "recvs"
+        text.append(f" · {status.total:,} B in {status.recvs:,} {recvs}")
+        if status.content_length:
+            share = min(100.0, 100.0 * status.body_bytes / status.content_length)
+            text.append(f" · body {share:.0f}% of {status.content_length:,}")
+        elif status.body_bytes:
+            text.append(f" · body {status.body_bytes:,}")
+        if status.rate is not None:
+            text.append(f" · {human_bytes(status.rate)}/s")
+    delay = f"delay {'on' if status.delay_on else 'off'} ({status.delay_seconds:g} s)"
+    text.append(" · ")
+    text.append(delay, style="bold magenta" if status.delay_on else "")
+    text.append(f" · bufsize {status.bufsize}")
+    return text
+
+
+class StatusBar(Static):
+    """One or two lines at the bottom, above the footer."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: auto;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
+
+    def show_status(self, status: FetchStatus) -> None:
+        self.update(status_text(status))

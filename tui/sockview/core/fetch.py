@@ -366,12 +366,19 @@ class Fetch:
                 )
 
     def _receive(self, sock: socket.socket, parser: ResponseParser) -> Finished | Failed:
-        """The recv loop proper. Kept flat and local-variable-only: it is the hot path."""
+        """The recv loop proper. Kept flat and local-variable-only: it is the hot path.
+
+        Heads and chunked bodies go to the parser after every recv. Once the parser takes
+        batches (Content-Length and close-delimited bodies), each recv writes straight into
+        one reusable buffer with `recv_into` (the same recv() system call with the same
+        size, without a new bytes object per call) and the parser gets the batch whole.
+        """
         log = self.log
         times_append = log.times_ns.append
         sizes_append = log.sizes.append
         totals_append = log.totals.append
         recv = sock.recv
+        recv_into = sock.recv_into
         bufsize = self.options.bufsize
         clock = self.options.clock
         t0 = self._t0
@@ -380,46 +387,63 @@ class Fetch:
         interval = int(self.options.emit_interval * 1e9)
         next_emit = 0
         total = 0
-        pending: list[bytes] = []
-        pending_size = 0
-        batch_limit = 0
+        batch = memoryview(bytearray())
+        fill = 0
+        """Bytes in `batch` that the parser has not seen yet."""
         complete = False
         error: str | None = None
         try:
-            while True:
-                data = recv(bufsize)
-                now = clock()
-                size = len(data)
-                if not size:
-                    break
-                total += size
-                times_append(now - t0)
-                sizes_append(size)
-                totals_append(total)
-                if batch_limit:
-                    pending.append(data)
-                    pending_size += size
-                    if pending_size >= batch_limit:
-                        complete = parser.feed(b"".join(pending))
-                        pending.clear()
-                        pending_size = 0
-                        batch_limit = parser.batch_limit
-                else:
+            while not complete:
+                limit = parser.batch_limit
+                if not limit:
+                    data = recv(bufsize)
+                    now = clock()
+                    size = len(data)
+                    if not size:
+                        break
+                    total += size
+                    times_append(now - t0)
+                    sizes_append(size)
+                    totals_append(total)
                     complete = parser.feed(data)
-                    batch_limit = parser.batch_limit
-                if now >= next_emit:
-                    self._emit_chunks(pending_size)
-                    next_emit = now + interval
-                if complete:
-                    break
-                if delay.enabled and delay.pause(stop):
+                    if now >= next_emit:
+                        self._emit_chunks()
+                        next_emit = now + interval
+                    if not complete and delay.enabled and delay.pause(stop):
+                        break
+                    continue
+                if len(batch) < limit + bufsize:
+                    batch = memoryview(bytearray(limit + bufsize))
+                # One batch; the same steps as above, the parser left out until it is full.
+                while True:
+                    size = recv_into(batch[fill : fill + bufsize])
+                    now = clock()
+                    if not size:
+                        break
+                    total += size
+                    times_append(now - t0)
+                    sizes_append(size)
+                    totals_append(total)
+                    fill += size
+                    if now >= next_emit:
+                        self._emit_chunks(fill)
+                        next_emit = now + interval
+                    if fill >= limit:
+                        break
+                    if delay.enabled and delay.pause(stop):
+                        break
+                if fill < limit:
+                    break  # the end of the stream, or a cancel: the rest is fed below
+                complete = parser.feed(batch[:fill])
+                fill = 0
+                if not complete and delay.enabled and delay.pause(stop):
                     break
         except OSError as exc:
             if not stop.is_set():
                 error = describe_receive_error(exc, self.peer, total)
-        if pending and not complete:
+        if fill and not complete:
             # Whatever arrived before a reset or a cancel still belongs to the body.
-            complete = parser.feed(b"".join(pending))
+            complete = parser.feed(batch[:fill])
         if not complete and error is None and self._abort_reason is None:
             complete = parser.feed_eof()
         if not complete:

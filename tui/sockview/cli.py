@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import ssl
 import sys
 from dataclasses import dataclass
 from typing import TextIO
@@ -30,16 +33,46 @@ MAX_TIMEOUT = 24 * 3600.0
 
 
 def _number(kind: type[int] | type[float], low: float, high: float, what: str):  # type: ignore[no-untyped-def]
+    """An argparse type: a number of `kind` from `low` to `high` (NaN and infinities refused)."""
+    shown = "d" if kind is int else "g"
+
     def check(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+            a_number = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{what} must be {a_number}, not {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}")
+            raise argparse.ArgumentTypeError(
+                f"{what} must be between {low:{shown}} and {high:{shown}}, not {text!r}"
+            )
         return value
 
     return check
+
+
+def _ca_file(path: str) -> str:
+    """--cacert: a PEM file of CA certificates that loads, checked before any connection."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise argparse.ArgumentTypeError(
+            f"cannot load CA certificates from {path!r}: {why}"
+        ) from None
+    return path
+
+
+def _escaping(stream: TextIO) -> TextIO:
+    """`stream`, set to write what its encoding cannot take as escapes instead of failing.
+
+    Server text decoded as latin-1 may hold any character from U+0080 to U+00FF.
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            reconfigure(errors="backslashreplace")
+    return stream
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="send the book's exact request: GET http://HOST/PATH HTTP/1.0 and a blank line",
     )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
-    parser.add_argument("--cacert", metavar="PEM", help="also trust the CA certificates in PEM")
+    parser.add_argument(
+        "--cacert", metavar="PEM", type=_ca_file, help="also trust the CA certificates in PEM"
+    )
     parser.add_argument(
         "--connect-timeout",
         metavar="S",
@@ -254,6 +289,8 @@ def _save_log(fetch: Fetch, chosen: str, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _escaping(sys.stdout)
+    _escaping(sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.log and not args.plain:

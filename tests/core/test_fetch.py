@@ -6,9 +6,11 @@ pausing rather than waiting in recv(), it looks at the loop thread's stack (`pau
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import socket
 import time
+import typing
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +19,7 @@ from sockview.core.body import DiscardBody
 from sockview.core.events import (
     ChunksReceived,
     Connected,
+    Event,
     Failed,
     Finished,
     HeadersComplete,
@@ -173,7 +176,22 @@ def test_what_arrived_before_a_failure_is_kept(serve) -> None:
     assert running.fetch.body.read_all() == b"y" * 300  # type: ignore[attr-defined]
 
 
+def test_events_are_frozen_slotted_and_documented() -> None:
+    for kind in typing.get_args(Event):
+        assert dataclasses.is_dataclass(kind)
+        assert kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        assert "__slots__" in vars(kind)
+        assert kind.__doc__ and not kind.__doc__.startswith(kind.__name__ + "(")
+
+
 # -- the delay ---------------------------------------------------------------------
+
+
+def test_delay_is_off_and_a_quarter_second_by_default() -> None:
+    delay = DelaySwitch()
+    assert (delay.enabled, delay.seconds) == (False, 0.25)
+    assert delay.toggle() is True and delay.enabled
+    assert delay.toggle() is False and not delay.enabled
 
 
 def test_delay_switched_on_and_off_mid_run_takes_effect_at_the_next_recv(serve) -> None:

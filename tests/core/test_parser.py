@@ -274,6 +274,8 @@ def test_over_a_socket(serve, case: str, bufsize: int) -> None:
         assert len(fetch.log) == len(data)
     head = fetch.head
     assert head is not None and head.framing is framing
+    interims = running.of_type(InterimResponse)
+    assert [i.status for i in interims] == ([100] if case == "interim" else [])
     final = data.index(b" 200 ")
     blank = data.find(b"\r\n\r\n", final) if b"\r\n" in data else data.find(b"\n\n", final)
     assert head.header_length == blank

@@ -110,7 +110,7 @@ def test_record_times_come_from_the_clock_and_count_from_connect(serve) -> None:
     assert 0 < times[0] < 5_000_000_000
 
 
-@pytest.mark.parametrize("bufsize", [1, 100, 1448, 5120, 65536])
+@pytest.mark.parametrize("bufsize", [1, 100, 1448, 5120, 65536, 1 << 20])
 def test_bufsize_is_never_exceeded(demo, bufsize: int) -> None:
     size = 3000 if bufsize == 1 else 400_000
     running = fetch_now(demo.url(f"/bytes/{size}?pace=0"), bufsize=bufsize)

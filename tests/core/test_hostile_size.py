@@ -10,6 +10,7 @@ import pytest
 from sockview.cli import main
 from sockview.core.body import SPOOL_LIMIT, SpooledBody
 from sockview.core.events import ChunksReceived
+from sockview.core.fetch import DelaySwitch
 from sockview.core.parse import MAX_HEADER
 from sockview.core.records import RecvLog
 from tests.conftest import send_parts
@@ -21,6 +22,7 @@ from tests.core.hostile import (
     finished,
     pour,
     start,
+    unanswered_port,
     wait_for,
 )
 
@@ -153,14 +155,40 @@ def test_recv_log_grows_by_three_array_items_a_recv() -> None:
     assert len(chunks) < result.recv_count
 
 
-def test_cancel_mid_body_returns_promptly_and_keeps_the_rows(serve) -> None:
-    server = serve_endless(serve)
-    running = start(server.url("/"), read_timeout=60)
-    wait_for(lambda: running.received() > MiB, "a MiB of body")
-    running.fetch.cancel()
-    running.wait(PROMPT)
+@pytest.mark.parametrize("moment", ["streaming", "pausing", "waiting", "connecting"])
+def test_an_endless_body_can_be_cancelled_at_any_time(serve, moment: str) -> None:
+    """Mid-body, mid-pause, mid-wait for the next byte, mid-connect: a cancel ends it at once.
+
+    Every limit of these fetches is a minute: only the cancel can end them in time.
+    """
+    slow = {"read_timeout": 60, "connect_timeout": 60}
+    if moment == "connecting":
+        with unanswered_port() as port:
+            running = start(f"http://127.0.0.1:{port}/", **slow)
+            wait_for(lambda: running.fetch._sock is not None, "the connect to begin")  # peeks
+            running.fetch.cancel()
+            running.wait(PROMPT)
+    else:
+        if moment == "waiting":
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\nsome"  # 53 bytes
+
+            def script(conn: socket.socket) -> None:
+                conn.sendall(head)
+                server.stopping.wait()
+
+            server = serve(script)
+        else:
+            server = serve_endless(serve)
+        delay = DelaySwitch(60, enabled=moment == "pausing")
+        running = start(server.url("/"), delay=delay, **slow)
+        enough = {"streaming": MiB, "pausing": 1, "waiting": 53}[moment]
+        wait_for(lambda: running.received() >= enough, f"{enough} bytes")
+        running.fetch.cancel()
+        running.wait(PROMPT)
+        assert running.head is not None
     result = failed(running)
     assert result.cancelled
     assert result.reason == "cancelled"
-    assert result.body_bytes > 0
-    assert running.head is not None
+    assert result.total == running.received()
+    if moment == "waiting":
+        assert result.body_bytes == 4, "the body that came before the cancel is kept"

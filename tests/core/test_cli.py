@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 import subprocess
@@ -269,3 +270,27 @@ def test_plain_mode_in_a_fresh_interpreter(demo) -> None:
     lines = result.stdout.splitlines()
     book_lines_are_consistent(lines, 70303)
     assert result.stderr.count("\n") == 1
+
+
+def test_ctrl_c_in_plain_mode_exits_130_without_a_traceback(demo) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sockview", demo.url("/slow/100000?rate=2000"), "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()  # the first recv has been printed
+        assert first.split(" ")[0].isdigit()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 130
+        err = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    assert err == "sockview: interrupted\n"

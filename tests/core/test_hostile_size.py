@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import tempfile
 import tracemalloc
 
 import pytest
@@ -192,3 +195,32 @@ def test_an_endless_body_can_be_cancelled_at_any_time(serve, moment: str) -> Non
     assert result.total == running.received()
     if moment == "waiting":
         assert result.body_bytes == 4, "the body that came before the cancel is kept"
+
+
+class FullDisk:
+    """A body store whose disk fills up after `room` bytes."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.size + len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.size += len(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_temporary_folder_mid_body() -> None:
+    """The spool file cannot grow: a clear failure, not an error blamed on the network."""
+    pieces = [b"HTTP/1.0 200 OK\r\n\r\n" + b"z" * 50] + [b"z" * 1000] * 100
+    running = fetch_pieces(pieces, body=FullDisk(room=100))
+    result = failed(running)
+    kept = running.fetch.body.size
+    assert 50 <= kept <= 100
+    assert result.reason == (
+        f"cannot keep the body after {kept} bytes:"
+        f" no space left in the temporary folder ({tempfile.gettempdir()})"
+    )

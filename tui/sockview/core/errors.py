@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import tempfile
 
 _INSECURE = "--insecure skips the check"
 _CACERT = "--cacert PEM trusts its CA, " + _INSECURE
@@ -145,6 +146,16 @@ def count_bytes(count: int) -> str:
 def so_far(total: int) -> str:
     """Where in the stream something happened: `after 42 bytes`, `before any byte arrived`."""
     return f"after {count_bytes(total)}" if total else "before any byte arrived"
+
+
+def describe_store_error(exc: OSError, kept: int) -> str:
+    """Why the body could not be kept while it arrived (it spools to a temporary file)."""
+    where = f"after {count_bytes(kept)}" if kept else "at its first byte"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"no space left in the temporary folder ({tempfile.gettempdir()})"
+    else:
+        why = exc.strerror or str(exc)
+    return f"cannot keep the body {where}: {why}"
 
 
 def describe_receive_error(exc: BaseException, peer: str, total: int) -> str:

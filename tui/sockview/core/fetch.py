@@ -46,7 +46,7 @@ from sockview.core.events import (
     InterimResponse,
     RequestSent,
 )
-from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser
+from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle, build_request
 from sockview.core.url import Target
@@ -184,7 +184,7 @@ class Fetch:
         self._started = time.monotonic()
         try:
             result = self._run(connected)
-        except ProtocolFailure as exc:
+        except (ProtocolFailure, StoreFailure) as exc:
             result = self._failed(str(exc))
         finally:
             self._close()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import h11
 
 from sockview.core.body import BodySink
+from sockview.core.errors import describe_store_error
 from sockview.core.events import Framing, HeadersComplete, InterimResponse
 
 MAX_HEADER = 64 * 1024
@@ -38,6 +39,10 @@ _MAX_REASON = 200
 
 class ProtocolFailure(Exception):
     """The response broke HTTP; the message is one line for the user."""
+
+
+class StoreFailure(Exception):
+    """The body could not be kept (a full temporary folder, say); one line for the user."""
 
 
 def _latin1(data: bytes | bytearray) -> str:
@@ -141,8 +146,11 @@ class ResponseParser:
                 if event is h11.NEED_DATA or event is h11.PAUSED:
                     return False
                 if isinstance(event, h11.Data):
+                    try:
+                        self._sink.write(event.data)
+                    except OSError as exc:
+                        raise StoreFailure(describe_store_error(exc, self.body_bytes)) from None
                     self.body_bytes += len(event.data)
-                    self._sink.write(event.data)
                 elif isinstance(event, h11.Response):
                     self._head_done(event)
                 elif isinstance(event, h11.InformationalResponse):

@@ -23,7 +23,8 @@ def _needs_escape(char: str) -> bool:
     code = ord(char)
     if code < 0x20 or 0x7F <= code < 0xA0:
         return True
-    return code > 0xFF and unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp")
+    # From U+00A0 up: only the invisible ones, such as U+00AD, the soft hyphen (Cf).
+    return code >= 0xA0 and unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp")
 
 
 def visible(text: str) -> str:

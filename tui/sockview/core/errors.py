@@ -112,18 +112,19 @@ def describe_handshake_error(
 
 
 def describe_certificate_error(exc: ssl.SSLCertVerificationError, host: str) -> str:
+    """Why the certificate was refused, in words (OpenSSL's own words only when unexpected)."""
     code = getattr(exc, "verify_code", None)
     detail = getattr(exc, "verify_message", None) or str(exc)
     if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH) or "mismatch" in detail.lower():
-        return f"the TLS certificate is not valid for {host!r} ({detail}); {_INSECURE}"
+        return f"the TLS certificate is for another host, not {host!r}; {_INSECURE}"
     if code == _EXPIRED or "expired" in detail:
-        return f"the TLS certificate has expired ({detail}); {_INSECURE}"
+        return f"the TLS certificate has expired; {_INSECURE}"
     if code == _NOT_YET_VALID:
-        return f"the TLS certificate is not valid yet ({detail}); {_INSECURE}"
+        return f"the TLS certificate is not valid yet (check the clock); {_INSECURE}"
     if code == _SELF_SIGNED:
-        return f"the TLS certificate is self-signed, so not trusted ({detail}); {_CACERT}"
+        return f"the TLS certificate is self-signed, so not trusted; {_CACERT}"
     if code == _SELF_SIGNED_IN_CHAIN or code in _UNKNOWN_ISSUER:
-        return f"the TLS certificate's issuer is unknown, so not trusted ({detail}); {_CACERT}"
+        return f"the TLS certificate is signed by an unknown CA, so not trusted; {_CACERT}"
     return f"the TLS certificate was not accepted ({detail}); {_INSECURE}"
 
 

@@ -12,6 +12,8 @@ fast the link is.
 from __future__ import annotations
 
 import bisect
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from sockview.cli import Settings
 from sockview.core.body import SpooledBody
@@ -37,12 +39,14 @@ from sockview.core.events import (
     RequestSent,
 )
 from sockview.core.fetch import Fetch
+from sockview.core.sample_image import sample_png
 from sockview.core.save import SaveError, default_name, resolve_destination, save_file
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
+from sockview.ui.widgets.key_footer import KeyFooter
 from sockview.ui.widgets.recv_table import RecvTable
 from sockview.ui.widgets.save_dialog import SaveDialog
 from sockview.ui.widgets.status_bar import FetchStatus, StatusBar
@@ -50,6 +54,14 @@ from sockview.ui.widgets.url_input import UrlInput
 
 REFRESH_RATE = 15
 """Redraws a second of the table, sparkline and status line while a fetch runs."""
+FAST_ROWS_PER_SECOND = 2000
+"""Above this many recvs a second the recv loop is bound by the CPU, not the network."""
+START_DELAY = 0.25
+"""Seconds between the start of a fetch in the UI and the start of its recv loop."""
+FAST_DRAW_INTERVAL = 0.4
+"""Seconds between redraws on such a link. The loop shares the GIL with the UI, and a
+frame costs Textual 10-20 ms: at 15 frames a second the app would slow the very loop it
+shows. Keys are not slowed down by this: they redraw what they change at once."""
 RATE_WINDOW_NS = 1_000_000_000
 """The rate shown while receiving is measured over the last second of recvs."""
 RUNNING = ("connecting", "receiving")
@@ -61,6 +73,8 @@ class SockviewApp(App[int]):
     CSS_PATH = "sockview.tcss"
     TITLE = "sockview"
     ENABLE_COMMAND_PALETTE = False
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (36, "-tall")]
+    """A tall terminal gives the sparkline room for a finer scale."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -99,7 +113,7 @@ class SockviewApp(App[int]):
         ),
     ]
 
-    fetch_state: reactive[str] = reactive("idle", bindings=True)
+    fetch_state: reactive[str] = reactive("idle")
     """idle, connecting, receiving, done or failed."""
 
     def __init__(self, settings: Settings, demo: DemoServer | None = None) -> None:
@@ -122,6 +136,8 @@ class SockviewApp(App[int]):
         self._head: HeadersComplete | None = None
         self._last_status: FetchStatus | None = None
         self._ticker: Timer | None = None
+        self._drawn_at = 0.0
+        self._launch: Timer | None = None
 
     # -- layout -------------------------------------------------------------------------
 
@@ -137,7 +153,7 @@ class SockviewApp(App[int]):
                 yield HeaderPanel(id="head")
                 yield ChunkSparkline(id="sizes")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RecvTable).border_title = "recv() calls"
@@ -146,9 +162,7 @@ class SockviewApp(App[int]):
         self._show_status()
         if self.target is not None:
             self.query_one("#url", Input).value = self.target.url
-            # After the first frame: the in-process demo server and the recv loop share
-            # the GIL with the app, and the book's timings should not include its start-up.
-            self.call_after_refresh(self.start_fetch, self.target)
+            self.start_fetch(self.target)
         else:
             self.query_one("#url", Input).focus()
 
@@ -159,7 +173,12 @@ class SockviewApp(App[int]):
         self._retire_current()
         self.fetch_id += 1
         fetch_id = self.fetch_id
-        fetch = Fetch(target, self.options, delay=self.delay, body=SpooledBody())
+        # The app draws at most REFRESH_RATE times a second: more row messages than that
+        # would only wake the UI thread, which shares the GIL with the recv loop.
+        options = replace(
+            self.options, emit_interval=max(self.options.emit_interval, 1 / REFRESH_RATE)
+        )
+        fetch = Fetch(target, options, delay=self.delay, body=SpooledBody())
         # Runs on the worker thread: post, and nothing else.
         fetch.listener = lambda event: self.post_message(FetchUpdate(fetch_id, event))
         self.fetch = fetch
@@ -176,6 +195,13 @@ class SockviewApp(App[int]):
         self.query_one(RecvTable).focus()
         if self._ticker is not None:
             self._ticker.resume()
+        # The footer rebuilds itself for the new keys (about 50 ms of CPU, more while the
+        # app starts): let it, and the emptied table, draw before the recv loop starts to
+        # share the GIL with them. (The demo server, in this process, shares it too.)
+        self._launch = self.set_timer(START_DELAY, lambda: self._launch_fetch(fetch, fetch_id))
+
+    def _launch_fetch(self, fetch: Fetch, fetch_id: int) -> None:
+        self._launch = None
         self._run_fetch(fetch, fetch_id)
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
@@ -197,7 +223,11 @@ class SockviewApp(App[int]):
         fetch = self.fetch
         if fetch is None:
             return
-        if fetch.result is None:
+        if self._launch is not None:  # never started
+            self._launch.stop()
+            self._launch = None
+            fetch.body.close()
+        elif fetch.result is None:
             fetch.cancel()
             self._retired[self.fetch_id] = fetch
         else:
@@ -227,8 +257,10 @@ class SockviewApp(App[int]):
         elif isinstance(event, HeadersComplete):
             self._head = event
             self.query_one(HeaderPanel).show_head(event)
-            self.query_one(RecvTable).mark_head(event.head_index, event.header_length)
-            self.refresh_bindings()
+            table = self.query_one(RecvTable)
+            table.mark_head(event.head_index, event.header_length)
+            if event.content_length is not None:
+                table.expect_total(event.body_offset + event.content_length)
         elif isinstance(event, Finished | Failed):
             self._end(event)
 
@@ -261,6 +293,13 @@ class SockviewApp(App[int]):
                 self._rows = committed
                 self._total = fetch.log.totals[committed - 1]
         rows = self._rows
+        now = time.monotonic()
+        if self.fetch_state in RUNNING and rows > self._shown_rows >= 0:
+            since = now - self._drawn_at
+            fast = (rows - self._shown_rows) > FAST_ROWS_PER_SECOND * since
+            if fast and since < FAST_DRAW_INTERVAL:
+                return
+        self._drawn_at = now
         if rows != self._shown_rows:
             self._shown_rows = rows
             self.query_one(RecvTable).set_row_count(rows)
@@ -380,7 +419,9 @@ class SockviewApp(App[int]):
         if action == "cancel":
             return True if running else None
         if action in ("save", "save_as"):
-            return True if self._head is not None else None
+            # Live for the whole fetch, not from the header on: the footer would rebuild
+            # itself mid-fetch. Before the header, the key says there is nothing yet.
+            return True if running or self._head is not None else None
         if action == "refetch":
             return True if self.target is not None else None
         if action == "toggle_request":
@@ -389,6 +430,10 @@ class SockviewApp(App[int]):
 
     def watch_fetch_state(self, old: str, new: str) -> None:
         self._show_status()
+        # Only a start or an end changes which keys apply (connecting -> receiving does
+        # not): the footer rebuilds itself on every refresh, which a fast fetch feels.
+        if (old in RUNNING) != (new in RUNNING):
+            self.refresh_bindings()
 
     def action_toggle_delay(self) -> None:
         on = self.delay.toggle()
@@ -406,6 +451,7 @@ class SockviewApp(App[int]):
 
     def action_save_as(self) -> None:
         if self.fetch is None or self._head is None:
+            self.save_to(None)  # says why there is nothing to save
             return
         suggestion = self.settings.output or str(Path.cwd() / self._default_name())
         note = "" if self.fetch_state == "done" else "the body is incomplete: saved as partial"
@@ -454,6 +500,10 @@ def create_app(settings: Settings, demo: DemoServer | None = None) -> SockviewAp
 
 
 def run_app(settings: Settings, demo: DemoServer | None = None) -> int:
+    if demo is not None:
+        # The demo draws its picture on first use (about 0.2 s of CPU, under the GIL that
+        # the recv loop shares): draw it now, so the first fetch's timings are the wire's.
+        sample_png()
     app = create_app(settings, demo=demo)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

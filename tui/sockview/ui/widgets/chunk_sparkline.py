@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -52,10 +51,13 @@ class ChunkSparkline(Widget):
         self._log: RecvLog | None = None
         self._rows = 0
         self._bufsize = 1
+        self._columns_key: tuple[int, int, int] | None = None
+        self._columns_cache: list[tuple[int, bool]] = []
 
     def show_log(self, log: RecvLog | None, bufsize: int) -> None:
         self._log = log
         self._rows = 0
+        self._columns_key = None
         self._bufsize = max(1, bufsize)
         self._update_title()
         self.refresh()
@@ -66,35 +68,40 @@ class ChunkSparkline(Widget):
             self.refresh()
 
     def _update_title(self) -> None:
-        self.border_title = f"recv sizes · full bar = bufsize {self._bufsize}"
+        self.border_title = f"recv sizes · scale {self._bufsize}"
+
+    def _columns(self, width: int, height: int) -> list[tuple[int, bool]]:
+        """(height in eighths of a cell, filled the buffer) per column; cached per frame."""
+        key = (self._rows, width, height)
+        if key != self._columns_key:
+            assert self._log is not None
+            sizes = self._log.sizes[max(0, self._rows - width) : self._rows]
+            scale, bufsize = height * 8, self._bufsize
+            self._columns_cache = [
+                (min(scale, max(1, round(size * scale / bufsize))), size >= bufsize)
+                for size in sizes
+            ]
+            self._columns_key = key
+        return self._columns_cache
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         base = self.rich_style
-        log = self._log
-        if log is None or not self._rows or not width:
+        if self._log is None or not self._rows or not width:
             return Strip.blank(width, base)
-        start = max(0, self._rows - width)
-        sizes = log.sizes[start : self._rows]
-        full_style = base + self.get_component_rich_style("chunk-sparkline--full")
-        part_style = base + self.get_component_rich_style("chunk-sparkline--part")
-        bufsize = self._bufsize
-        # Eighths of a cell above the bottom of this line.
-        floor = (height - 1 - y) * 8
-        scale = height * 8
+        columns = self._columns(width, height)
+        styles = {
+            True: base + self.get_component_rich_style("chunk-sparkline--full"),
+            False: base + self.get_component_rich_style("chunk-sparkline--part"),
+        }
+        floor = (height - 1 - y) * 8  # eighths of a cell below this line
         segments: list[Segment] = []
         run: list[str] = []
-        run_style: Style | None = None
-        for size in sizes:
-            level = min(scale, max(1, round(size * scale / bufsize)))
-            char = BLOCKS[min(8, max(0, level - floor))]
-            style = full_style if size >= bufsize else part_style
-            if style is not run_style and run:
-                segments.append(Segment("".join(run), run_style))
-                run = []
-            run_style = style
-            run.append(char)
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        strip = Strip(segments, len(sizes))
-        return strip.extend_cell_length(width, base)
+        run_full = columns[0][1]
+        for level, full in columns:
+            if full is not run_full:
+                segments.append(Segment("".join(run), styles[run_full]))
+                run, run_full = [], full
+            run.append(BLOCKS[min(8, max(0, level - floor))])
+        segments.append(Segment("".join(run), styles[run_full]))
+        return Strip(segments, len(columns)).extend_cell_length(width, base)

@@ -58,9 +58,8 @@ class HeaderPanel(Vertical):
     DEFAULT_CSS = """
     HeaderPanel {
         height: 1fr;
-        & > #head-summary {
+        & #head-summary {
             height: auto;
-            padding: 0 1;
         }
         & ContentSwitcher {
             height: 1fr;
@@ -89,9 +88,9 @@ class HeaderPanel(Vertical):
         self._head: HeadersComplete | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="head-summary")
         with ContentSwitcher(initial="response-view"):
             with VerticalScroll(id="response-view"):
+                yield Static(id="head-summary")
                 yield Static(id="headers")
             with VerticalScroll(id="request-view"):
                 yield Static(id="request")

@@ -26,6 +26,8 @@ from textual.strip import Strip
 from sockview.core.records import RecvLog
 
 COLUMNS = ("#", "time ms", "size", "total")
+MIN_INDEX_WIDTH = 5
+MIN_TIME_WIDTH = len("1000.000")
 NOTE_WIDTH = len("◀ header 99999")
 """The note column: it marks the row in which the response header ended."""
 
@@ -82,15 +84,12 @@ class RecvTable(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
         &:focus {
-            background-tint: $foreground 5%;
             & > .recv-table--cursor {
                 background: $block-cursor-background;
                 color: $block-cursor-foreground;
                 text-style: $block-cursor-text-style;
-            }
-            & > .recv-table--header {
-                background-tint: $foreground 5%;
             }
         }
         & > .recv-table--header {
@@ -148,6 +147,7 @@ class RecvTable(ScrollView, can_focus=True):
         self._head_index = -1
         self._header_length = 0
         self._size_width = 4
+        self._total_width = len("total")
         self._widths = (1, 7, 4, 5)
         self._styles: dict[str, Style] = {}
         self.following = True
@@ -170,12 +170,18 @@ class RecvTable(ScrollView, can_focus=True):
         self._rows = 0
         self._head_index = -1
         self._size_width = max(len("size"), len(str(bufsize)))
+        self._total_width = len("total")
         self.cursor_row = 0
         self._set_following(True)
         self._update_subtitle()
         self._update_virtual_size()
         self.scroll_to(0, 0, animate=False, immediate=True, force=True)
         self.refresh()
+
+    def expect_total(self, total: int) -> None:
+        """Make the total column wide enough for `total` bytes at once."""
+        self._total_width = max(self._total_width, len(str(total)))
+        self._update_virtual_size()
 
     def mark_head(self, index: int, header_length: int) -> None:
         """Mark row `index` as the one in which the header ended, `header_length` bytes in."""
@@ -198,23 +204,28 @@ class RecvTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         log, rows = self._log, self._rows
-        if log is None or rows == 0:
-            widths = (1, len("time ms"), self._size_width, len("total"))
-        else:
+        # Room from the start for a fetch of some size: each new width costs a layout of
+        # the whole screen, and a fast fetch would otherwise pay for one per new digit.
+        widths = (MIN_INDEX_WIDTH, MIN_TIME_WIDTH, self._size_width, self._total_width)
+        if log is not None and rows:
             # Each column's widest value is its last (indexes, times and totals only grow).
             last = rows - 1
             widths = (
-                len(str(last)),
-                max(len("time ms"), len(f"{log.times_ns[last] / 1e6:.3f}")),
-                self._size_width,
-                max(len("total"), len(str(log.totals[last]))),
+                max(widths[0], len(str(last))),
+                max(widths[1], len(f"{log.times_ns[last] / 1e6:.3f}")),
+                widths[2],
+                max(widths[3], len(str(log.totals[last]))),
             )
         self._widths = widths
-        width = 1 + sum(w + 2 for w in widths) + NOTE_WIDTH
-        old = self.virtual_size
-        self.virtual_size = Size(width, rows + 1)
-        if old.width != width:
-            self.refresh(layout=True)
+        size = Size(1 + sum(w + 2 for w in widths) + NOTE_WIDTH, rows + 1)
+        if size.width != self.virtual_size.width:
+            # The table is as wide as its columns: a new width needs a new layout.
+            self.virtual_size = size
+        else:
+            # More rows only: skip the layout pass that setting `virtual_size` asks for
+            # (the dearest part of a frame), and update the scrollbars directly.
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
 
     def on_mount(self) -> None:
         self._update_virtual_size()

@@ -74,6 +74,8 @@ def status_text(status: FetchStatus) -> Text:
 class StatusBar(Static):
     """One or two lines at the bottom, above the footer."""
 
+    _lines = 0
+
     DEFAULT_CSS = """
     StatusBar {
         height: auto;
@@ -83,4 +85,10 @@ class StatusBar(Static):
     """
 
     def show_status(self, status: FetchStatus) -> None:
-        self.update(status_text(status))
+        text = status_text(status)
+        # A new layout only when the text needs another number of lines: the status
+        # changes on every redraw, and a layout pass is the dearest part of a frame.
+        width = max(1, self.content_region.width)
+        lines = max(1, -(-text.cell_len // width))
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines

@@ -97,12 +97,12 @@ CASES = [
     Case(
         "two Content-Length values that disagree",
         HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
-        reason="the response has two Content-Length headers that disagree",
+        reason="the response has Content-Length values that disagree",
     ),
     Case(
         "a Content-Length list that disagrees",
         HEAD + b"Content-Length: 5, 6\r\n\r\nhello",
-        reason="the response has two Content-Length headers that disagree",
+        reason="the response has Content-Length values that disagree",
     ),
     Case(
         "Content-Length not a number",
@@ -137,13 +137,13 @@ CASES = [
     Case(
         "chunked body cut in a chunk",
         CHUNKED + b"5\r\nhel",
-        reason="the connection closed in the middle of the chunked body after 3 bytes:"
+        reason="the connection closed in the middle of the chunked body after 3 body bytes:"
         " the body is incomplete",
     ),
     Case(
         "chunked body cut before the last chunk",
         CHUNKED + b"5\r\nhello\r\n",
-        reason="the connection closed in the middle of the chunked body after 5 bytes",
+        reason="the connection closed in the middle of the chunked body after 5 body bytes",
     ),
     Case(
         "101 although no upgrade was asked for",

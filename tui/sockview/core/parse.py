@@ -239,7 +239,7 @@ class ResponseParser:
             if "_SWITCH_UPGRADE" in message:
                 return "the server switched protocols (101) although no upgrade was asked for"
             if "conflicting Content-Length" in message:
-                return "the response has two Content-Length headers that disagree"
+                return "the response has Content-Length values that disagree"
             if "bad Content-Length" in message:
                 return "the Content-Length header is not a valid length"
             if "Only Transfer-Encoding: chunked" in message:
@@ -256,7 +256,7 @@ class ResponseParser:
             if head.framing is Framing.CHUNKED:
                 return (
                     f"the connection closed in the middle of the chunked body"
-                    f" after {self.body_bytes} bytes: the body is incomplete"
+                    f" after {self.body_bytes} body bytes: the body is incomplete"
                 )
             return (
                 f"the connection closed after {self.body_bytes} of {head.content_length}"

@@ -264,7 +264,9 @@ class DemoServer:
                     data, burst = data[burst:], 0
                 self._send_paced(sock, data, rng)
             else:
-                for part in out:
+                # Deterministic mode sends the head with the first piece in one call, so a
+                # reader sees the same recv sizes on every run (the app's snapshot tests).
+                for part in [b"".join(out)] if self.deterministic else out:
                     self._sendall(sock, part)
             out = []
             if stall is not None and sent >= stall:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 
@@ -224,3 +227,32 @@ def test_a_full_temporary_folder_mid_body() -> None:
         f"cannot keep the body after {kept} bytes:"
         f" no space left in the temporary folder ({tempfile.gettempdir()})"
     )
+
+
+def test_ctrl_c_stops_plain_mode_on_an_endless_body(serve) -> None:
+    """The rows printed so far stay; one line says it was interrupted; no traceback."""
+    server = serve_endless(serve)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sockview", server.url("/"), "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # blocks until the first rows are out
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=PROMPT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert err == b"sockview: interrupted\n"
+    # The interrupt may cut the last line short; every whole line is a right SIZE TOTAL row.
+    rows = (first + out).split(b"\n")[:-1]
+    running = 0
+    for row in rows:
+        size, total = map(int, row.split())
+        running += size
+        assert total == running
+    assert running > 0

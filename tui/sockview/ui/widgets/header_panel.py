@@ -35,6 +35,22 @@ def headers_table(headers: tuple[tuple[str, str], ...]) -> Table:
     return table
 
 
+def headers_list(headers: tuple[tuple[str, str], ...]) -> Text:
+    """`Name: value` lines, for a panel too narrow for two columns."""
+    text = Text()
+    for number, (name, value) in enumerate(headers):
+        if number:
+            text.append("\n")
+        text.append(visible(name), style="bold")
+        text.append(": ")
+        text.append(visible(value))
+    return text
+
+
+NARROW = 44
+"""Below this many columns the headers are listed as `Name: value` lines."""
+
+
 def request_text(data: bytes) -> Text:
     """The request as sent, one line per line, each line end shown as the bytes it was."""
     text = Text()
@@ -130,7 +146,17 @@ class HeaderPanel(Vertical):
 
     def show_head(self, event: HeadersComplete) -> None:
         self._head = event
-        self._show(self._summary(), headers_table(event.headers), None)
+        self._show(self._summary(), self._headers(), None)
+
+    def _headers(self) -> RenderableType:
+        headers = self._head.headers if self._head is not None else ()
+        if self.content_region.width < NARROW:
+            return headers_list(headers)
+        return headers_table(headers)
+
+    def on_resize(self) -> None:
+        if self._head is not None:
+            self.query_one("#headers", Static).update(self._headers())
 
     def _summary(self) -> Text:
         text = Text()

@@ -51,9 +51,6 @@ def status_text(status: FetchStatus) -> Text:
     mark, style = STATE_MARKS.get(status.state, ("?", ""))
     text = Text()
     text.append(f"{mark} {status.state}", style=style)
-    if status.state == "failed" and status.reason:
-        text.append(": ")
-        text.append(visible(status.reason), style="red")
     if status.state != "idle" or status.recvs:
         recvs = "recv" if status.recvs == 1 else "recvs"
         text.append(f" · {status.total:,} B in {status.recvs:,} {recvs}")
@@ -68,6 +65,10 @@ def status_text(status: FetchStatus) -> Text:
     text.append(" · ")
     text.append(delay, style="bold magenta" if status.delay_on else "")
     text.append(f" · bufsize {status.bufsize}")
+    if status.state == "failed" and status.reason:
+        # On a line of its own: it is the one thing the user must read.
+        text.append("\n")
+        text.append(visible(status.reason), style="red")
     return text
 
 
@@ -89,6 +90,6 @@ class StatusBar(Static):
         # A new layout only when the text needs another number of lines: the status
         # changes on every redraw, and a layout pass is the dearest part of a frame.
         width = max(1, self.content_region.width)
-        lines = max(1, -(-text.cell_len // width))
+        lines = sum(max(1, -(-line.cell_len // width)) for line in text.split("\n"))
         self.update(text, layout=lines != self._lines)
         self._lines = lines

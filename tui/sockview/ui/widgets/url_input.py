@@ -20,7 +20,7 @@ class UrlInput(Input):
         Binding(
             "escape",
             "app.leave_url",
-            "Back",
+            "Table",
             tooltip="Back to the recv table, where the letter keys work",
             id="url-leave",
         ),

@@ -43,6 +43,8 @@ class Run:
     cpu: float
     maxrss_mb: float
     recvs: int = 0
+    rss_after_mb: float = 0.0
+    ui_cpu: float = 0.0
 
 
 @dataclass
@@ -347,7 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--book-sizes", default="10,50", help="body sizes in MB for the book's loop"
     )
-    parser.add_argument("--book-pairs", type=int, default=3)
+    parser.add_argument(
+        "--book-pairs", type=int, default=1, help="the book's loop takes minutes at 50 MB"
+    )
+    parser.add_argument(
+        "--table-recvs", type=int, default=1_000_000, help="rows of the big-table goal"
+    )
     parser.add_argument(
         "--only", default="1,2,3,4,5,6,7", help="goals to run, comma-separated (default all)"
     )
@@ -369,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         if "7" in only:
             sizes = [int(x) * MB for x in args.book_sizes.split(",")]
             goal_book(report, server, sizes, args.book_pairs)
-        if only & {"2", "5", "6"}:
+        if only & {"2", "4", "5", "6"}:
             from tests.bench import app_goals
 
             app_goals.run(report, server, args, only)

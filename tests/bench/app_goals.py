@@ -1,0 +1,303 @@
+"""Goals 2, 4 (app), 5 and 6: the real app in a real terminal (tmux), driven by keys.
+
+The app runs under `app_launcher.py` in a detached tmux session of our own tmux server
+(`tmux -L`), 120x40. `tmux pipe-pane` hands every byte the app writes to the terminal to
+`stamp.py`, which timestamps it: frames are bursts of output, and a key's effect is the
+moment `tmux capture-pane` shows the expected text (polled every millisecond or so).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench.run import MB, PY, ROOT, BenchServer, Report, Row, Run, pairs, plain
+
+HERE = Path(__file__).resolve().parent
+_sessions = itertools.count()
+FRAME_GAP = 0.004
+"""Reads closer together than this belong to the same frame."""
+
+
+class TmuxApp:
+    """One run of the app in a detached tmux session; `close()` ends it."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="sockview-bench-app-"))
+        self.record = self.folder / "record.jsonl"
+        self.stamps = self.folder / "stamps.txt"
+        self.server = f"sockview-bench-{os.getpid()}-{next(_sessions)}"
+        launcher = [PY, str(HERE / "app_launcher.py"), str(self.record), *args]
+        self._tmux(
+            "new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", "-c", str(ROOT),
+            shlex.join(launcher),
+        )  # fmt: skip
+        stamper = [PY, str(HERE / "stamp.py"), str(self.stamps)]
+        self._tmux("pipe-pane", "-o", "-t", "bench", shlex.join(stamper))
+        self.pid = int(self.wait_record("pid")["pid"])
+
+    def _tmux(self, *argv: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.server, *argv], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"tmux {argv[0]} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines() if line]
+
+    def wait_record(self, key: str, timeout: float = 300.0) -> dict[str, Any]:
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            for record in self.records():
+                if key in record:
+                    return record
+            time.sleep(0.01)
+        raise TimeoutError(f"the app never recorded {key!r}: {self.screen()}")
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "bench")
+
+    def wait_screen(self, text: str, timeout: float = 30.0) -> None:
+        give_up = time.monotonic() + timeout
+        while text not in self.screen():
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"{text!r} never showed: {self.screen()}")
+            time.sleep(0.005)
+
+    def key(self, name: str) -> float:
+        """Send a key; the time just before it was sent."""
+        sent = time.time()
+        self._tmux("send-keys", "-t", "bench", name)
+        return sent
+
+    def reads(self) -> list[float]:
+        """The times of the app's writes to the terminal, as tmux passed them on."""
+        if not self.stamps.exists():
+            return []
+        return [float(line.split()[0]) for line in self.stamps.read_text().splitlines() if line]
+
+    def wait_shown(self, text: str, timeout: float = 10.0) -> float:
+        """The time at which `text` is on screen, in any case (the status line or a toast).
+
+        Spaces and line ends count as one space: the status line may wrap.
+        """
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            if text.lower() in " ".join(self.screen().lower().split()):
+                return time.time()
+            time.sleep(0.001)
+        raise TimeoutError(f"{text!r} never showed: {self.screen()}")
+
+    def wait_burst(self, after: float, quiet: float = 0.05, timeout: float = 5.0) -> float | None:
+        """The end of the output that follows `after`; None if nothing came."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            times = [at for at in self.reads() if at >= after]
+            if times and time.time() - times[-1] > quiet:
+                return times[-1]
+            if not times and time.time() - after > 1.0:
+                return None
+            time.sleep(0.005)
+        return None
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(VmRSS, VmHWM) of the app now, in MB."""
+        fields = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+        return fields["VmRSS"], fields["VmHWM"]
+
+    def close(self) -> None:
+        try:
+            self.key("q")
+            give_up = time.monotonic() + 5
+            while time.monotonic() < give_up and Path(f"/proc/{self.pid}").exists():
+                time.sleep(0.02)
+        finally:
+            subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True)
+            for path in self.folder.iterdir():
+                path.unlink()
+            self.folder.rmdir()
+
+
+def app_run(server: BenchServer, size: int, *extra: str) -> Run:
+    app = TmuxApp([server.url(size), *extra])
+    try:
+        end = app.wait_record("end")
+        app_records_connected = app.wait_record("connected")
+        if end["end"] != "Finished":
+            raise RuntimeError(f"the app's fetch failed: {app.screen()}")
+        time.sleep(0.3)  # a few more refreshes: the table and sparkline after the end
+        rss, hwm = app.memory_mb()
+    finally:
+        app.close()
+    connected = app_records_connected
+    run = Run(seconds=end["elapsed"], wall=end["elapsed"], cpu=end["fetch_cpu"], maxrss_mb=hwm)
+    run.recvs = end["recvs"]
+    run.ui_cpu = end["ui_cpu"] - connected["ui_cpu"]
+    run.rss_after_mb = rss
+    return run
+
+
+def goal_app_vs_plain(report: Report, server: BenchServer, size: int, count: int) -> None:
+    runs_a, runs_b, ratios = pairs(
+        lambda: app_run(server, size), lambda: plain(server, size), count
+    )
+    ratio = statistics.median(ratios)
+    a = statistics.median(run.seconds for run in runs_a)
+    b = statistics.median(run.seconds for run in runs_b)
+    report.add(
+        Row(
+            "2",
+            f"app (tmux 120x40) vs plain, {size // MB} MB",
+            f"{size / MB / a:,.0f} MB/s ({a:.3f} s)",
+            f"{size / MB / b:,.0f} MB/s ({b:.3f} s)",
+            ratio,
+            ">= 0.9",
+            ratio >= 0.9,
+            f"ratios {min(ratios):.2f}..{max(ratios):.2f} over {len(ratios)} pairs"
+            f"; the app's UI thread used {statistics.median(r.ui_cpu for r in runs_a):.2f} s"
+            " of CPU during its fetch",
+        )
+    )
+
+
+def goal_app_memory(report: Report, server: BenchServer, size: int) -> None:
+    run = app_run(server, size)
+    rss = run.rss_after_mb
+    report.add(
+        Row(
+            "4",
+            f"app RSS after a {size // MB} MB fetch at bufsize 5120",
+            f"{rss:.1f} MB",
+            "",
+            None,
+            "<= 150 MB",
+            rss <= 150,
+            f"{run.recvs:,} rows; peak (VmHWM) {run.maxrss_mb:.1f} MB",
+        )
+    )
+
+
+def _frames(reads: list[float], start: float, end: float) -> list[float]:
+    """Start times of the bursts of output between `start` and `end`."""
+    frames: list[float] = []
+    last = -1.0
+    for at in reads:
+        if start <= at <= end:
+            if at - last > FRAME_GAP:
+                frames.append(at)
+            last = at
+    return frames
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def goal_responsiveness(report: Report, server: BenchServer, size: int, count: int) -> None:
+    on_delays: list[float] = []
+    off_delays: list[float] = []
+    intervals: list[float] = []
+    for _ in range(count):
+        app = TmuxApp([server.url(size)])
+        try:
+            app.wait_screen("receiving")
+            time.sleep(0.1)
+            sent = app.key("d")
+            on_delays.append(app.wait_shown("delay on") - sent)
+            sent = app.key("d")
+            off_delays.append(app.wait_shown("delay off") - sent)
+            end = app.wait_record("end")
+            frames = _frames(app.reads(), end["at"] - end["elapsed"], end["at"])
+            intervals += [b - a for a, b in itertools.pairwise(frames)]
+        finally:
+            app.close()
+    worst = max(on_delays + off_delays)
+    report.add(
+        Row(
+            "5",
+            f"key d shown during a {size // MB} MB fetch (on, then off)",
+            f"median {statistics.median(on_delays + off_delays) * 1e3:.0f} ms",
+            f"worst {worst * 1e3:.0f} ms",
+            None,
+            "<= 100 ms",
+            worst <= 0.1,
+            "on: " + " ".join(f"{x * 1e3:.0f}" for x in on_delays)
+            + " ms; off: " + " ".join(f"{x * 1e3:.0f}" for x in off_delays) + " ms",
+        )
+    )  # fmt: skip
+    if intervals:
+        report.add(
+            Row(
+                "5",
+                "interval between frames while receiving",
+                f"p95 {_percentile(intervals, 0.95) * 1e3:.0f} ms",
+                f"max {max(intervals) * 1e3:.0f} ms",
+                None,
+                "(report)",
+                None,
+                f"{len(intervals)} intervals; median {statistics.median(intervals) * 1e3:.0f} ms",
+            )
+        )
+
+
+def goal_big_table(report: Report, server: BenchServer, recvs: int, bufsize: int) -> None:
+    app = TmuxApp([server.url(recvs * bufsize), "--bufsize", str(bufsize)])
+    timings: dict[str, list[float]] = {}
+    try:
+        end = app.wait_record("end", timeout=600)
+        time.sleep(0.5)
+        keys = ["Home", "NPage", "NPage", "NPage", "End", "PPage", "PPage", "PPage"] * 3
+        for key in keys:
+            sent = app.key(key)
+            shown = app.wait_burst(sent)
+            if shown is not None:
+                timings.setdefault(key, []).append(shown - sent)
+            time.sleep(0.1)
+        rss, hwm = app.memory_mb()
+    finally:
+        app.close()
+    names = {"Home": "top", "End": "bottom", "NPage": "page down", "PPage": "page up"}
+    worst = max(max(values) for values in timings.values()) if timings else float("nan")
+    detail = "; ".join(
+        f"{names[key]} {statistics.median(values) * 1e3:.0f}/{max(values) * 1e3:.0f} ms"
+        for key, values in timings.items()
+    )
+    report.add(
+        Row(
+            "6",
+            f"table of {end['recvs']:,} rows: top/bottom/page (key to screen)",
+            f"worst {worst * 1e3:.0f} ms",
+            "",
+            None,
+            "<= 50 ms",
+            worst <= 0.05,
+            f"median/worst: {detail}; RSS {rss:.0f} MB (peak {hwm:.0f} MB)",
+        )
+    )
+
+
+def run(report: Report, server: BenchServer, args: Any, only: set[str]) -> None:
+    size = args.size * MB
+    if "2" in only:
+        goal_app_vs_plain(report, server, size, args.pairs)
+    if "4" in only:
+        goal_app_memory(report, server, args.big * MB)
+    if "5" in only:
+        goal_responsiveness(report, server, size, 3)
+    if "6" in only:
+        goal_big_table(report, server, args.table_recvs, 512)

@@ -138,6 +138,7 @@ class SockviewApp(App[int]):
         self._ticker: Timer | None = None
         self._drawn_at = 0.0
         self._launch: Timer | None = None
+        self._quitting = False
 
     # -- layout -------------------------------------------------------------------------
 
@@ -237,6 +238,8 @@ class SockviewApp(App[int]):
     @on(FetchUpdate)
     def _on_fetch_update(self, message: FetchUpdate) -> None:
         event = message.event
+        if self._quitting:
+            return
         if message.fetch_id != self.fetch_id:
             # A replaced fetch talking: drop it, and free its body once it has ended.
             if isinstance(event, Finished | Failed):
@@ -283,6 +286,8 @@ class SockviewApp(App[int]):
 
     def _refresh_view(self) -> None:
         """Bring the table, sparkline and status line up to the rows known now."""
+        if self._quitting:
+            return
         fetch = self.fetch
         if fetch is not None and self.fetch_state in RUNNING:
             # Rows that came just before a stall are only reported with the next recv's
@@ -396,6 +401,8 @@ class SockviewApp(App[int]):
 
     @on(SaveDone)
     def _on_save_done(self, message: SaveDone) -> None:
+        if self._quitting:
+            return
         saved = message.saved
         if saved is None:
             self.notify(
@@ -485,6 +492,8 @@ class SockviewApp(App[int]):
         self.exit(0)
 
     def _stop_fetches(self) -> None:
+        # From here on the widgets may be going: what the fetches still say is dropped.
+        self._quitting = True
         for fetch in [self.fetch, *self._retired.values()]:
             if fetch is not None:
                 fetch.cancel()

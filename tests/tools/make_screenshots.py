@@ -1,0 +1,83 @@
+"""Make the README's screenshots from real runs of the app against the demo server.
+
+Run: python tests/tools/make_screenshots.py [OUT_FOLDER]    (needs the `screenshots` extra)
+
+Writes idle, receiving (delay off), receiving-delay (delay on) and done as PNG, drawn
+from the SVG that Textual exports, to OUT_FOLDER (default: screenshots/ at the top of the
+repository). The demo server runs paced, as `--demo`
+runs it, so the recv sizes vary as on a real network; the pictures differ a little from
+one run to the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cairosvg
+
+from sockview.cli import Settings
+from sockview.core.demo import DemoServer
+from sockview.core.fetch import DelaySwitch, FetchOptions
+from sockview.core.sample_image import sample_png
+from sockview.core.url import parse_url
+from sockview.ui.app import SockviewApp, create_app
+from sockview.ui.widgets.recv_table import RecvTable
+
+SIZE = (110, 36)
+FONT = "DejaVu Sans Mono"
+"""A monospace font that cairosvg finds offline; Textual's SVG asks for Fira Code."""
+LIMIT = 30.0
+
+
+def settings(url: str | None, delay_on: bool = False) -> Settings:
+    return Settings(
+        target=parse_url(url) if url else None,
+        options=FetchOptions(),
+        delay=DelaySwitch(enabled=delay_on),
+        output=None,
+        log=None,
+        demo=url is not None,
+    )
+
+
+async def shoot(
+    app: SockviewApp, name: str, out: Path, ready: Callable[[SockviewApp], bool]
+) -> None:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        give_up = time.monotonic() + LIMIT
+        table = app.query_one(RecvTable)
+        while not (ready(app) and table.row_count == app._rows):
+            if time.monotonic() > give_up:
+                raise SystemExit(f"{name}: the app never got there")
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        svg = app.export_screenshot(title="sockview")
+        app._stop_fetches()
+    svg = svg.replace("Fira Code", FONT)
+    cairosvg.svg2png(bytestring=svg.encode(), write_to=str(out / f"{name}.png"), scale=1.5)
+    print(f"wrote {out / name}.png")
+
+
+def rows(count: int) -> Callable[[SockviewApp], bool]:
+    return lambda app: app.fetch_state == "receiving" and app._rows >= count
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    sample_png()  # drawn once, as `sockview --demo` does before the app starts
+    with DemoServer() as demo:
+        await shoot(create_app(settings(None)), "idle", out, lambda app: True)
+        big = demo.url("/bytes/3000000")
+        await shoot(create_app(settings(big)), "receiving", out, rows(40))
+        await shoot(create_app(settings(big, delay_on=True)), "receiving-delay", out, rows(14))
+        done = demo.url("/cover.png")
+        await shoot(create_app(settings(done)), "done", out, lambda app: app.fetch_state == "done")
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "screenshots"
+    asyncio.run(main(folder))

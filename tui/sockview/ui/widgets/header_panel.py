@@ -85,9 +85,6 @@ class HeaderPanel(Vertical):
             padding: 0 1;
             scrollbar-size-vertical: 1;
         }
-        & #request {
-            width: auto;
-        }
     }
     """
 

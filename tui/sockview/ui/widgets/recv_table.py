@@ -230,6 +230,16 @@ class RecvTable(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self._update_virtual_size()
 
+    def on_resize(self) -> None:
+        # A new height (the status line wrapping, a terminal resize) moves the bottom.
+        if self.following and self._rows:
+            self.call_after_refresh(self._follow)
+
+    def _follow(self) -> None:
+        if self.following and self._rows:
+            self.cursor_row = self._rows - 1
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return self.virtual_size.width
 

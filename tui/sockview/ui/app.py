@@ -54,14 +54,24 @@ from sockview.ui.widgets.url_input import UrlInput
 
 REFRESH_RATE = 15
 """Redraws a second of the table, sparkline and status line while a fetch runs."""
-FAST_ROWS_PER_SECOND = 2000
-"""Above this many recvs a second the recv loop is bound by the CPU, not the network."""
 START_DELAY = 0.25
 """Seconds between the start of a fetch in the UI and the start of its recv loop."""
-FAST_DRAW_INTERVAL = 0.4
-"""Seconds between redraws on such a link. The loop shares the GIL with the UI, and a
-frame costs Textual 10-20 ms: at 15 frames a second the app would slow the very loop it
-shows. Keys are not slowed down by this: they redraw what they change at once."""
+ROWS_PER_SECOND_FOR_ONE_DRAW = 50_000
+"""How fast a link must be for the app to redraw only once a second (see `draw_interval`)."""
+
+
+def draw_interval(rows_per_second: float) -> float:
+    """Seconds between redraws while recvs come at this rate.
+
+    A slow link is drawn REFRESH_RATE times a second. A fast one is drawn less often:
+    the recv loop is then bound by the CPU, it shares the GIL with the UI, and a frame
+    costs Textual 10-20 ms, so at full rate the app would slow the very loop it shows.
+    At 50,000 recvs a second (250 MB/s at bufsize 5120) it draws once a second. Keys
+    are not slowed down by this: they redraw what they change at once.
+    """
+    return min(1.0, max(1 / REFRESH_RATE, rows_per_second / ROWS_PER_SECOND_FOR_ONE_DRAW))
+
+
 RATE_WINDOW_NS = 1_000_000_000
 """The rate shown while receiving is measured over the last second of recvs."""
 RUNNING = ("connecting", "receiving")
@@ -301,8 +311,7 @@ class SockviewApp(App[int]):
         now = time.monotonic()
         if self.fetch_state in RUNNING and rows > self._shown_rows >= 0:
             since = now - self._drawn_at
-            fast = (rows - self._shown_rows) > FAST_ROWS_PER_SECOND * since
-            if fast and since < FAST_DRAW_INTERVAL:
+            if since < draw_interval((rows - self._shown_rows) / max(since, 1e-3)):
                 return
         self._drawn_at = now
         if rows != self._shown_rows:

@@ -298,6 +298,6 @@ def run(report: Report, server: BenchServer, args: Any, only: set[str]) -> None:
     if "4" in only:
         goal_app_memory(report, server, args.big * MB)
     if "5" in only:
-        goal_responsiveness(report, server, size, 3)
+        goal_responsiveness(report, server, size, 5)
     if "6" in only:
         goal_big_table(report, server, args.table_recvs, 512)

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -36,13 +37,18 @@ class TmuxApp:
         self.stamps = self.folder / "stamps.txt"
         self.server = f"sockview-bench-{os.getpid()}-{next(_sessions)}"
         launcher = [PY, str(HERE / "app_launcher.py"), str(self.record), *args]
-        self._tmux(
-            "new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", "-c", str(ROOT),
-            shlex.join(launcher),
-        )  # fmt: skip
-        stamper = [PY, str(HERE / "stamp.py"), str(self.stamps)]
-        self._tmux("pipe-pane", "-o", "-t", "bench", shlex.join(stamper))
-        self.pid = int(self.wait_record("pid")["pid"])
+        self.pid = 0
+        try:
+            self._tmux(
+                "new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", "-c", str(ROOT),
+                shlex.join(launcher),
+            )  # fmt: skip
+            stamper = [PY, str(HERE / "stamp.py"), str(self.stamps)]
+            self._tmux("pipe-pane", "-o", "-t", "bench", shlex.join(stamper))
+            self.pid = int(self.wait_record("pid", timeout=60)["pid"])
+        except BaseException:
+            self.close()
+            raise
 
     def _tmux(self, *argv: str) -> str:
         done = subprocess.run(["tmux", "-L", self.server, *argv], capture_output=True, text=True)
@@ -120,16 +126,16 @@ class TmuxApp:
         return fields["VmRSS"], fields["VmHWM"]
 
     def close(self) -> None:
+        """Quit the app with its own key, then end our tmux server and remove our files."""
         try:
-            self.key("q")
-            give_up = time.monotonic() + 5
-            while time.monotonic() < give_up and Path(f"/proc/{self.pid}").exists():
-                time.sleep(0.02)
+            if self.pid:
+                self.key("q")
+                give_up = time.monotonic() + 5
+                while time.monotonic() < give_up and Path(f"/proc/{self.pid}").exists():
+                    time.sleep(0.02)
         finally:
             subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True)
-            for path in self.folder.iterdir():
-                path.unlink()
-            self.folder.rmdir()
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def app_run(server: BenchServer, size: int, *extra: str) -> Run:

@@ -217,7 +217,9 @@ async def test_a_new_fetch_replaces_a_running_one(demo_fixed: DemoServer) -> Non
         await wait_for(pilot, lambda: first_done(app), "the second body")
         assert app.fetch_state == "receiving"
         assert app._reason is None
-        assert app.query_one(RecvTable).row_count == len(second.log)  # type: ignore[union-attr]
+        table = app.query_one(RecvTable)
+        assert table._recv_log is second.log  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: table.row_count == len(second.log), "the new rows")  # type: ignore[union-attr]
         # And through the URL input too.
         await pilot.press("u")
         app.query_one("#url").value = demo_fixed.url("/bytes/3000")  # type: ignore[attr-defined]

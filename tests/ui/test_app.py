@@ -356,3 +356,19 @@ async def test_quit_key_ends_the_app_and_its_fetch(demo_fixed: DemoServer) -> No
     assert fetch is not None
     fetch._stop.wait(5)
     assert fetch._stop.is_set()
+
+
+async def test_interim_responses_are_shown_then_skipped(serve) -> None:
+    server = serve(
+        send_parts(
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Note: [i]real[/i]\r\n\r\nok",
+        )
+    )
+    app = create_app(make_settings(server.url("/")))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_state(pilot, app, "done")
+        text = screen_text(app)
+        assert "HTTP/1.1 100 Continue  (interim, skipped)" in text
+        assert "HTTP/1.1 200 OK" in text and "[i]real[/i]" in text
+        assert app.fetch.body.read_all() == b"ok"  # type: ignore[union-attr]

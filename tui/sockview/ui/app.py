@@ -4,9 +4,9 @@ Threads: `Fetch.run` blocks on a Textual thread worker; its listener only posts
 `FetchUpdate` messages, tagged with the fetch's number so that whatever a cancelled
 fetch still says is dropped. The UI never draws per message: the messages only record
 how many rows exist, and a timer redraws the table, sparkline and status line at most
-`REFRESH_RATE` times a second, reading the rows straight from the fetch's `RecvLog`.
-That keeps the UI thread (which shares the GIL with the recv loop) nearly idle however
-fast the link is.
+`REFRESH_RATE` times a second (less often on a fast link, see `draw_interval`), reading
+the rows straight from the fetch's `RecvLog`. That keeps the UI thread, which shares the
+GIL with the recv loop, nearly idle however fast the link is.
 """
 
 from __future__ import annotations
@@ -258,9 +258,10 @@ class SockviewApp(App[int]):
                     retired.body.close()
             return
         if isinstance(event, ChunksReceived):
-            self._rows = event.stop
-            self._total = event.total
-            self._body_bytes = event.body_bytes
+            # The timer may have read further already (see `_refresh_view`): never go back.
+            self._rows = max(self._rows, event.stop)
+            self._total = max(self._total, event.total)
+            self._body_bytes = max(self._body_bytes, event.body_bytes)
         elif isinstance(event, Connected):
             self.fetch_state = "receiving"
         elif isinstance(event, RequestSent):

@@ -350,3 +350,26 @@ def test_deadline(serve) -> None:
     result = running.join()
     assert isinstance(result, Failed) and not result.cancelled
     assert "deadline" in result.reason
+
+
+def test_rows_before_the_server_goes_quiet_are_reported_without_the_next_recv(serve) -> None:
+    stepper, url = serve_steps(serve)
+    # A long emit interval: only the watchdog can report the rows while the server is quiet.
+    running = start(url, emit_interval=60.0)
+    head = HEAD % 1000
+    log = running.fetch.log
+    for total, piece in ((len(head), head), (len(head) + 100, PIECE), (len(head) + 200, PIECE)):
+        stepper.send(piece)
+        wait_for(lambda total=total: log.total == total, what=f"{total} bytes")
+    assert len(log) == 3
+
+    def reported() -> int:
+        chunks = running.of_type(ChunksReceived)
+        return chunks[-1].stop if chunks else 0
+
+    wait_for(lambda: reported() == len(log), what="the rows reported while the server is quiet")
+    chunks = running.of_type(ChunksReceived)
+    assert chunks[-1].total == len(head) + 200
+    assert [c.start for c in chunks] == [0, *[c.stop for c in chunks[:-1]]]
+    running.fetch.cancel()
+    assert isinstance(running.join(), Failed)

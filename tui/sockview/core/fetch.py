@@ -2,7 +2,9 @@
 
 Threading: `Fetch.run` blocks and belongs to one worker thread. `Fetch.cancel` and the
 `DelaySwitch` may be used from any other thread while it runs. The listener is called on
-the worker thread.
+the worker thread, except for `ChunksReceived` of rows that arrived just before the
+server went quiet: the watchdog reports those (the loop is then blocked in recv). Calls
+never overlap.
 
 The hot loop (`_receive`) is the instrument. On loopback it runs hundreds of thousands
 of times a second, so everything in it is counted: three array appends and a clock read
@@ -147,6 +149,7 @@ class Fetch:
         self._lock = threading.Lock()
         self._t0 = 0
         self._emitted = 0
+        self._emit_lock = threading.Lock()
         self._started = 0.0
 
     @property
@@ -354,6 +357,10 @@ class Fetch:
             allowance = options.read_timeout + (self.delay.seconds if self.delay.enabled else 0)
             if count != seen:
                 seen, last_progress = count, now
+            elif count > self._emitted:
+                # The loop only reports rows when the next recv returns; if the server went
+                # quiet right after them, report them now rather than when it speaks again.
+                self._emit_chunks()
             elif now - last_progress > allowance:
                 self._abort(
                     f"no data from {self.peer} for {options.read_timeout:g} s"
@@ -486,12 +493,15 @@ class Fetch:
         )
 
     def _emit_chunks(self, pending: int = 0) -> None:
-        stop = len(self.log)
-        if stop > self._emitted:
-            body = self.body.size + pending
-            event = ChunksReceived(self._emitted, stop, self.log.total, body)
-            self._emitted = stop
-            self.listener(event)
+        # The loop calls this at most once per emit interval, the watchdog once per tick,
+        # so the lock costs nothing per recv; it keeps the two from overlapping.
+        with self._emit_lock:
+            stop = len(self.log)
+            if stop > self._emitted:
+                body = self.body.size + pending
+                event = ChunksReceived(self._emitted, stop, self.log.totals[stop - 1], body)
+                self._emitted = stop
+                self.listener(event)
 
     def _on_interim(self, event: InterimResponse) -> None:
         self._emit_chunks()

@@ -52,7 +52,7 @@ def test_output_to_a_folder_uses_the_urls_name(demo, capsys, tmp_path: Path) -> 
 def test_output_to_a_folder_with_a_trailing_slash(demo, capsys, tmp_path: Path) -> None:
     status, _, err = run([demo.url("/bytes/1000"), "--plain", "-o", f"{tmp_path}/"], capsys)
     assert status == 0, err
-    assert (tmp_path / "1000").stat().st_size == 1000
+    assert (tmp_path / "1000.bin").stat().st_size == 1000
 
 
 def test_output_never_clobbers_and_says_where(demo, capsys, tmp_path: Path) -> None:

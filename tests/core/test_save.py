@@ -77,6 +77,9 @@ def test_default_name_is_the_last_path_segment_made_safe(url: str, name: str) ->
         ("http://example.com/dir/", "image/png", "example.com-index.png"),
         ("http://example.com/%2e%2e", "text/html; charset=utf-8", "example.com-index.html"),
         ("http://[::1]:8080/", "image/jpeg", "__1-index.jpg"),
+        ("http://h/bytes/1000", "application/octet-stream", "1000.bin"),
+        ("http://h/report", "text/html", "report.html"),
+        ("http://h/cover.png", "image/jpeg", "cover.png"),
     ],
 )
 def test_default_name_without_a_segment(url: str, content_type: str | None, name: str) -> None:

@@ -147,7 +147,7 @@ async def test_save_after_cancel_saves_a_partial_body(
         await pilot.press("c")
         await wait_state(pilot, app, "failed")
         await pilot.press("s")
-        saved = tmp_path / "100000.partial"
+        saved = tmp_path / "100000.partial.bin"
         await wait_for(pilot, saved.exists, "the partial file")
         assert saved.read_bytes() == pattern(20000)
 

@@ -66,11 +66,17 @@ def safe_name(raw: str, fallback: str = "download") -> str:
 
 
 def default_name(target: Target, content_type: str | None = None) -> str:
-    """A name from the URL's last path segment, or from the content type."""
+    """A name from the URL's last path segment, or from the content type.
+
+    A segment without an extension (`/bytes/1000`) gets the content type's, if one is known.
+    """
     path = target.path.split("?", 1)[0]
     last = path.rsplit("/", 1)[-1]
     ext = _CONTENT_TYPE_EXT.get((content_type or "").split(";")[0].strip().lower(), ".bin")
-    return safe_name(last, fallback=f"{target.host.replace(':', '_')}-index{ext}")
+    name = safe_name(last, fallback=f"{target.host.replace(':', '_')}-index{ext}")
+    if content_type and not _split(name)[1]:
+        name = safe_name(name + ext)
+    return name
 
 
 def partial_name(name: str) -> str:

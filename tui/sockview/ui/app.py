@@ -301,9 +301,9 @@ class SockviewApp(App[int]):
             return
         fetch = self.fetch
         if fetch is not None and self.fetch_state in RUNNING:
-            # Rows that came just before a stall are only reported with the next recv's
-            # ChunksReceived. The loop appends `totals` last, so every row below its
-            # length is complete and may be shown now.
+            # ChunksReceived comes at most once per emit interval (or from the fetch's
+            # watchdog, once the server has been quiet for a moment): read further now.
+            # The loop appends `totals` last, so every row below its length is complete.
             committed = len(fetch.log.totals)
             if committed > self._rows:
                 self._rows = committed

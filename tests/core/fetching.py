@@ -10,17 +10,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TypeVar
 
 from sockview.core.body import BodySink
-from sockview.core.events import Event, Failed, Finished
+from sockview.core.events import (
+    ChunksReceived,
+    Event,
+    Failed,
+    Finished,
+    HeadersComplete,
+    InterimResponse,
+)
 from sockview.core.fetch import DelaySwitch, Fetch, FetchOptions
 from sockview.core.url import parse_url
 from tests.conftest import ScriptedServer
 
 RESPONSE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
 
+HANG_LIMIT = 15.0
+"""Seconds a fetch may take before the test calls it a hang: far above every test limit."""
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+E = TypeVar("E", bound=Event)
+
+
+def wait_for(predicate: Callable[[], bool], what: str = "", timeout: float = HANG_LIMIT) -> None:
     """Poll `predicate` until it holds; fail the test if it does not within `timeout`."""
     give_up = time.monotonic() + timeout
     idle = threading.Event()
@@ -32,20 +45,38 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "
 
 @dataclass
 class Running:
-    """A fetch running on its own thread, and what it reported so far."""
+    """A fetch, run on its own thread or on this one, and every event it reported."""
 
     fetch: Fetch
     events: list[Event] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    error: BaseException | None = None
 
-    def join(self, timeout: float = 10.0) -> Finished | Failed:
-        assert self.done.wait(timeout), "the fetch did not end"
+    def join(self, timeout: float = HANG_LIMIT) -> Finished | Failed:
+        """The result; fails the test on a hang or on an exception out of `run`."""
+        if not self.done.wait(timeout):
+            raise AssertionError(f"the fetch did not end within {timeout:g} s")
+        if self.error is not None:
+            raise self.error
         assert self.fetch.result is not None
         return self.fetch.result
 
-    def of_type(self, kind: type) -> list:  # type: ignore[type-arg]
+    def of_type(self, kind: type[E]) -> list[E]:
         return [event for event in list(self.events) if isinstance(event, kind)]
+
+    @property
+    def head(self) -> HeadersComplete | None:
+        return self.fetch.head
+
+    @property
+    def interims(self) -> list[InterimResponse]:
+        return [e for e in list(self.events) if isinstance(e, InterimResponse)]
+
+    def received(self) -> int:
+        """Raw bytes reported so far (what a UI would show)."""
+        chunks = [e for e in list(self.events) if isinstance(e, ChunksReceived)]
+        return chunks[-1].total if chunks else 0
 
 
 def make_fetch(
@@ -53,31 +84,41 @@ def make_fetch(
     *,
     delay: DelaySwitch | None = None,
     body: BodySink | None = None,
+    on_event: Callable[[Event], object] | None = None,
     **options: object,
 ) -> Running:
+    """A fetch of `url`, not started; `on_event` also sees every event."""
     running: Running
+
+    def listen(event: Event) -> None:
+        running.events.append(event)
+        if on_event is not None:
+            on_event(event)
+
     fetch = Fetch(
         parse_url(url),
         FetchOptions(**options),  # type: ignore[arg-type]
         delay=delay,
         body=body,
-        listener=lambda event: running.events.append(event),
+        listener=listen,
     )
     running = Running(fetch)
     return running
 
 
-def start(url: str, **kwargs: object) -> Running:
-    """Start a fetch on a new thread."""
+def start(url: str, *, connected: socket.socket | None = None, **kwargs: object) -> Running:
+    """Start a fetch on a new thread (over `connected`, if given); `join` re-raises its errors."""
     running = make_fetch(url, **kwargs)  # type: ignore[arg-type]
 
     def work() -> None:
         try:
-            running.fetch.run()
+            running.fetch.run(connected)
+        except BaseException as exc:  # re-raised by `join` on the test thread
+            running.error = exc
         finally:
             running.done.set()
 
-    running.thread = threading.Thread(target=work, daemon=True)
+    running.thread = threading.Thread(target=work, name="test-fetch", daemon=True)
     running.thread.start()
     return running
 

@@ -12,28 +12,13 @@ import errno
 import select
 import socket
 import threading
-import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 
 import pytest
 
-from sockview.core.body import BodySink
-from sockview.core.events import (
-    ChunksReceived,
-    Connected,
-    Event,
-    Failed,
-    Finished,
-    HeadersComplete,
-    InterimResponse,
-)
-from sockview.core.fetch import DelaySwitch, Fetch, FetchOptions
-from sockview.core.url import parse_url
-
-HANG_LIMIT = 15.0
-"""Seconds a fetch may take before the test calls it a hang: far above every test limit."""
+from sockview.core.events import ChunksReceived, Connected, Failed, Finished
+from tests.core.fetching import HANG_LIMIT, Running, start
 
 PROMPT = 5.0
 """Seconds within which a cancel must end a fetch whose own limits are 60 s or more."""
@@ -41,94 +26,11 @@ PROMPT = 5.0
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 
-@dataclass
-class Running:
-    """A fetch on its own thread, and every event it reported."""
-
-    fetch: Fetch
-    events: list[Event] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-
-    def wait(self, timeout: float = HANG_LIMIT) -> Finished | Failed:
-        """The result; fails the test on a hang or on an exception out of `run`."""
-        if not self.done.wait(timeout):
-            raise AssertionError(f"the fetch did not end within {timeout:g} s")
-        if self.error is not None:
-            raise self.error
-        assert self.fetch.result is not None
-        return self.fetch.result
-
-    def of(self, kind: type[Event]) -> list[Event]:
-        return [event for event in list(self.events) if isinstance(event, kind)]
-
-    @property
-    def head(self) -> HeadersComplete | None:
-        return self.fetch.head
-
-    @property
-    def interims(self) -> list[InterimResponse]:
-        return [e for e in list(self.events) if isinstance(e, InterimResponse)]
-
-    def received(self) -> int:
-        """Raw bytes reported so far (what a UI would show)."""
-        chunks = [e for e in list(self.events) if isinstance(e, ChunksReceived)]
-        return chunks[-1].total if chunks else 0
-
-
-def start(
-    url: str,
-    *,
-    delay: DelaySwitch | None = None,
-    body: BodySink | None = None,
-    connected: socket.socket | None = None,
-    on_event: Callable[[Event], object] | None = None,
-    **options: object,
-) -> Running:
-    """Start a fetch of `url` on a new thread; `on_event` also sees every event."""
-    running: Running
-
-    def listen(event: Event) -> None:
-        running.events.append(event)
-        if on_event is not None:
-            on_event(event)
-
-    fetch = Fetch(
-        parse_url(url),
-        FetchOptions(**options),  # type: ignore[arg-type]
-        delay=delay,
-        body=body,
-        listener=listen,
-    )
-    running = Running(fetch)
-
-    def work() -> None:
-        try:
-            fetch.run(connected)
-        except BaseException as exc:  # re-raised by `wait` on the test thread
-            running.error = exc
-        finally:
-            running.done.set()
-
-    threading.Thread(target=work, name="test-fetch", daemon=True).start()
-    return running
-
-
 def fetch(url: str, **kwargs: object) -> Running:
     """Run a fetch to its end; fails the test on a hang."""
     running = start(url, **kwargs)  # type: ignore[arg-type]
-    running.wait()
+    running.join()
     return running
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = HANG_LIMIT) -> None:
-    """Poll `predicate` until it holds, or fail the test."""
-    give_up = time.monotonic() + timeout
-    idle = threading.Event()
-    while not predicate():
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out waiting for {what}")
-        idle.wait(0.002)
 
 
 # -- exact recv boundaries ----------------------------------------------------------------
@@ -173,8 +75,8 @@ def fetch_pieces(pieces: Sequence[bytes], **options: object) -> Running:
 
     writer = threading.Thread(target=write, name="test-writer", daemon=True)
     writer.start()
-    running = start(PAIR_URL, connected=client, **options)  # type: ignore[arg-type]
-    running.wait()
+    running = start(PAIR_URL, connected=client, **options)
+    running.join()
     writer.join(HANG_LIMIT)
     return running
 
@@ -190,7 +92,7 @@ def splits(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
 
 def assert_kept(running: Running) -> Finished | Failed:
     """The fetch ended once, cleanly, and what it received is all still there and reported."""
-    result = running.wait()
+    result = running.join()
     fetch = running.fetch
     events = list(running.events)
     log = fetch.log
@@ -237,9 +139,9 @@ def finished(running: Running) -> Finished:
 
 
 def peer_of(running: Running) -> str:
-    connected = running.of(Connected)
+    connected = running.of_type(Connected)
     assert connected, "never connected"
-    return connected[0].peer  # type: ignore[attr-defined, no-any-return]
+    return connected[0].peer
 
 
 # -- server-side helpers ------------------------------------------------------------------

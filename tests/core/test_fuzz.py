@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from sockview.core.events import Failed, Finished
 from tests.conftest import ScriptedServer
-from tests.core.hostile import Running, assert_kept, fetch, fetch_pieces
+from tests.core.fetching import Running
+from tests.core.hostile import assert_kept, fetch, fetch_pieces
 
 # Pieces of HTTP, right and wrong, so that examples get past the status line often.
 FRAGMENTS = [

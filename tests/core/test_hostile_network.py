@@ -11,6 +11,7 @@ import pytest
 from sockview.cli import main
 from sockview.core.events import ChunksReceived
 from sockview.core.url import UrlError, parse_url
+from tests.core.fetching import start, wait_for
 from tests.core.hostile import (
     OK_RESPONSE,
     PROMPT,
@@ -18,8 +19,6 @@ from tests.core.hostile import (
     fetch,
     finished,
     peer_of,
-    start,
-    wait_for,
 )
 
 
@@ -113,7 +112,7 @@ def test_cancel_mid_lookup(monkeypatch) -> None:
             "the lookup to start",
         )
         running.fetch.cancel()
-        running.wait(PROMPT)
+        running.join(PROMPT)
     finally:
         release.set()
     result = failed(running)

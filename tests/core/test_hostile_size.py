@@ -21,6 +21,7 @@ from sockview.core.fetch import DelaySwitch
 from sockview.core.parse import MAX_HEADER
 from sockview.core.records import RecvLog
 from tests.conftest import send_parts
+from tests.core.fetching import start, wait_for
 from tests.core.hostile import (
     PROMPT,
     failed,
@@ -28,9 +29,7 @@ from tests.core.hostile import (
     fetch_pieces,
     finished,
     pour,
-    start,
     unanswered_port,
-    wait_for,
 )
 
 MiB = 1024 * 1024
@@ -157,7 +156,7 @@ def test_recv_log_grows_by_three_array_items_a_recv() -> None:
     # What the loop appends: nothing else grows per recv (the events name ranges of rows).
     running = fetch_pieces([b"HTTP/1.0 200 OK\r\n\r\n"] + [b"x"] * 2000)
     result = finished(running)
-    chunks = running.of(ChunksReceived)
+    chunks = running.of_type(ChunksReceived)
     assert result.recv_count == 2001
     assert len(chunks) < result.recv_count
 
@@ -174,7 +173,7 @@ def test_an_endless_body_can_be_cancelled_at_any_time(serve, moment: str) -> Non
             running = start(f"http://127.0.0.1:{port}/", **slow)
             wait_for(lambda: running.fetch._sock is not None, "the connect to begin")  # peeks
             running.fetch.cancel()
-            running.wait(PROMPT)
+            running.join(PROMPT)
     else:
         if moment == "waiting":
             head = b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\nsome"  # 53 bytes
@@ -191,7 +190,7 @@ def test_an_endless_body_can_be_cancelled_at_any_time(serve, moment: str) -> Non
         enough = {"streaming": MiB, "pausing": 1, "waiting": 53}[moment]
         wait_for(lambda: running.received() >= enough, f"{enough} bytes")
         running.fetch.cancel()
-        running.wait(PROMPT)
+        running.join(PROMPT)
         assert running.head is not None
     result = failed(running)
     assert result.cancelled

@@ -13,15 +13,14 @@ import pytest
 
 from sockview.cli import main
 from sockview.core.fetch import FetchOptions
+from tests.core.fetching import start, wait_for
 from tests.core.hostile import (
     PROMPT,
     assert_one_line,
     failed,
     fetch,
     peer_of,
-    start,
     unanswered_port,
-    wait_for,
 )
 
 
@@ -137,7 +136,7 @@ def test_cancel_mid_tls_handshake(serve) -> None:
         lambda: isinstance(running.fetch._sock, ssl.SSLSocket), "the handshake to begin"
     )  # peeks: there is no event before the handshake ends
     running.fetch.cancel()
-    running.wait(PROMPT)
+    running.join(PROMPT)
     result = failed(running)
     assert result.cancelled and result.reason == "cancelled"
 

@@ -217,12 +217,18 @@ def test_a_404_is_a_response_not_a_failure(demo, capsys) -> None:
         (["http://h/", "--log", "x.csv"], "--log is for plain mode"),
         (["http://h/", "--plain", "--book", "--http", "1.1"], "--book sends HTTP/1.0"),
         (["http://h/", "--demo", "--plain"], "either a URL or --demo"),
-        (["http://h/", "--plain", "--bufsize", "0"], "--bufsize must be between"),
-        (["http://h/", "--plain", "--bufsize", "lots"], "--bufsize must be a"),
-        (["http://h/", "--plain", "--delay", "-1"], "--delay must be between"),
-        (["http://h/", "--plain", "--delay", "nan"], "--delay must be"),
+        (
+            ["http://h/", "--plain", "--bufsize", "0"],
+            "argument --bufsize: must be a whole number from 1 to",
+        ),
+        (["http://h/", "--plain", "--bufsize", "lots"], "argument --bufsize: must be a"),
+        (["http://h/", "--plain", "--delay", "-1"], "argument --delay: must be a number from 0 to"),
+        (["http://h/", "--plain", "--delay", "nan"], "argument --delay: must be"),
         (["http://h/", "--plain", "--http", "2"], "invalid choice"),
-        (["http://h/", "--plain", "--read-timeout", "0"], "--read-timeout must be between"),
+        (
+            ["http://h/", "--plain", "--read-timeout", "0"],
+            "argument --read-timeout: must be a number from 0.001 to",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(

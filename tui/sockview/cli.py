@@ -32,20 +32,22 @@ from sockview.core.url import Target, UrlError, parse_url
 MAX_TIMEOUT = 24 * 3600.0
 
 
-def _number(kind: type[int] | type[float], low: float, high: float, what: str):  # type: ignore[no-untyped-def]
-    """An argparse type: a number of `kind` from `low` to `high` (NaN and infinities refused)."""
+def _number(kind: type[int] | type[float], low: float, high: float):  # type: ignore[no-untyped-def]
+    """An argparse type: a number of `kind` from `low` to `high` (NaN and infinities refused).
+
+    Its messages leave the option out: argparse puts "argument --name: " in front.
+    """
     shown = "d" if kind is int else "g"
+    a_number = "a whole number" if kind is int else "a number"
+    wanted = f"must be {a_number} from {low:{shown}} to {high:{shown}}"
 
     def check(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
-            a_number = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{what} must be {a_number}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{wanted}, not {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"{what} must be between {low:{shown}} and {high:{shown}}, not {text!r}"
-            )
+            raise argparse.ArgumentTypeError(f"{wanted}, not {text!r}")
         return value
 
     return check
@@ -99,13 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--delay",
         metavar="SECONDS",
-        type=_number(float, 0, MAX_DELAY, "--delay"),
+        type=_number(float, 0, MAX_DELAY),
         help=f"pause after each recv (default off; the app's d key uses {DEFAULT_DELAY})",
     )
     parser.add_argument(
         "--bufsize",
         metavar="N",
-        type=_number(int, 1, MAX_BUFSIZE, "--bufsize"),
+        type=_number(int, 1, MAX_BUFSIZE),
         default=DEFAULT_BUFSIZE,
         help=f"bytes asked of each recv (default {DEFAULT_BUFSIZE})",
     )
@@ -124,27 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--connect-timeout",
         metavar="S",
-        type=_number(float, 0.001, MAX_TIMEOUT, "--connect-timeout"),
+        type=_number(float, 0.001, MAX_TIMEOUT),
         default=10.0,
         help="seconds to wait for the connection (default 10)",
     )
     parser.add_argument(
         "--read-timeout",
         metavar="S",
-        type=_number(float, 0.001, MAX_TIMEOUT, "--read-timeout"),
+        type=_number(float, 0.001, MAX_TIMEOUT),
         default=30.0,
         help="seconds to wait for the next byte (default 30)",
     )
     parser.add_argument(
         "--deadline",
         metavar="S",
-        type=_number(float, 0.001, MAX_TIMEOUT, "--deadline"),
+        type=_number(float, 0.001, MAX_TIMEOUT),
         help="seconds for the whole fetch (default: no limit)",
     )
     parser.add_argument(
         "--max-header",
         metavar="BYTES",
-        type=_number(int, 1024, 64 * 1024 * 1024, "--max-header"),
+        type=_number(int, 1024, 64 * 1024 * 1024),
         default=MAX_HEADER,
         help=f"largest response header accepted (default {MAX_HEADER})",
     )

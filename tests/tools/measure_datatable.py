@@ -16,10 +16,26 @@ import sys
 import time
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from sockview.core.records import RecvLog
 from sockview.ui.widgets.recv_table import RecvTable
+
+
+async def time_keys(pilot: Pilot[None]) -> list[tuple[str, float, float]]:
+    """Wall and UI-thread CPU seconds of a jump to the bottom, to the top, and a page down."""
+    timings = []
+    for key in ("ctrl+end", "ctrl+home", "pagedown"):
+        started, cpu = time.perf_counter(), time.thread_time()
+        await pilot.press(key)
+        await pilot.pause()
+        timings.append((key, time.perf_counter() - started, time.thread_time() - cpu))
+    return timings
+
+
+def describe(timings: list[tuple[str, float, float]]) -> str:
+    return ", ".join(f"{key} {wall * 1e3:5.1f} ms ({cpu * 1e3:5.1f})" for key, wall, cpu in timings)
 
 
 class TableApp(App[None]):
@@ -41,16 +57,10 @@ async def measure(rows: int) -> None:
         add_seconds = time.perf_counter() - started
         table.focus()
         await pilot.pause()
-        timings = []
-        for key in ("ctrl+end", "ctrl+home", "pagedown"):
-            started, cpu = time.perf_counter(), time.thread_time()
-            await pilot.press(key)
-            await pilot.pause()
-            timings.append((key, time.perf_counter() - started, time.thread_time() - cpu))
+        timings = await time_keys(pilot)
     print(
         f"DataTable {rows:>9,} rows: add_row {add_seconds:7.2f} s"
-        f" ({add_seconds / rows * 1e6:6.1f} us/row); "
-        + ", ".join(f"{key} {wall * 1e3:5.1f} ms ({cpu * 1e3:5.1f})" for key, wall, cpu in timings)
+        f" ({add_seconds / rows * 1e6:6.1f} us/row); " + describe(timings)
     )
 
 
@@ -74,16 +84,10 @@ async def measure_recv_table(rows: int) -> None:
         fill_seconds = time.perf_counter() - started
         table.focus()
         await pilot.pause()
-        timings = []
-        for key in ("ctrl+end", "ctrl+home", "pagedown"):
-            started, cpu = time.perf_counter(), time.thread_time()
-            await pilot.press(key)
-            await pilot.pause()
-            timings.append((key, time.perf_counter() - started, time.thread_time() - cpu))
+        timings = await time_keys(pilot)
     print(
         f"RecvTable {rows:>9,} rows: fill+show {fill_seconds:7.2f} s"
-        f" ({fill_seconds / rows * 1e6:6.1f} us/row); "
-        + ", ".join(f"{key} {wall * 1e3:5.1f} ms ({cpu * 1e3:5.1f})" for key, wall, cpu in timings)
+        f" ({fill_seconds / rows * 1e6:6.1f} us/row); " + describe(timings)
     )
 
 

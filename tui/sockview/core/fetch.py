@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sockview.core.body import BodySink, SpooledBody
+from sockview.core.body import BodySink, DiscardBody, SpooledBody
 from sockview.core.errors import (
     LookupTimeout,
     count_bytes,
@@ -57,6 +57,9 @@ DEFAULT_BUFSIZE = 5120
 DEFAULT_DELAY = 0.25
 MAX_BUFSIZE = 16 * 1024 * 1024
 MAX_DELAY = 60.0
+BATCH = 64 * 1024
+"""Body bytes gathered in the loop's buffer before the body store gets them in one write,
+when it keeps them: the store's fixed cost (a lock, a file write) is paid per batch."""
 _PAUSE_SLICE = 0.02
 """How often a pause looks at the switch again."""
 
@@ -375,10 +378,13 @@ class Fetch:
     def _receive(self, sock: socket.socket, parser: ResponseParser) -> Finished | Failed:
         """The recv loop proper. Kept flat and local-variable-only: it is the hot path.
 
-        Heads and chunked bodies go to the parser after every recv. Once the parser takes
-        batches (Content-Length and close-delimited bodies), each recv writes straight into
-        one reusable buffer with `recv_into` (the same recv() system call with the same
-        size, without a new bytes object per call) and the parser gets the batch whole.
+        The head and chunked bodies go to the parser after every recv. Once the parser
+        counts the body (Content-Length, or until the close), each recv writes with
+        `recv_into` (the same recv() system call with the same size, without a new bytes
+        object per call) into one reusable buffer: a batch that the body store gets whole,
+        or, when nothing is kept, one recv's worth that is simply written over. The inner
+        loops leave for the slower steps (emitting, the delay, the end of the body) only
+        when one is due.
         """
         log = self.log
         times_append = log.times_ns.append
@@ -394,15 +400,17 @@ class Fetch:
         interval = int(self.options.emit_interval * 1e9)
         next_emit = 0
         total = 0
-        batch = memoryview(bytearray())
+        size = -1
+        body = self.body
+        keep = not isinstance(body, DiscardBody)
+        buffer = memoryview(bytearray(BATCH + bufsize if keep else bufsize))
         fill = 0
-        """Bytes in `batch` that the parser has not seen yet."""
+        """Bytes in `buffer` that the parser has not seen yet."""
         complete = False
         error: str | None = None
         try:
             while not complete:
-                limit = parser.batch_limit
-                if not limit:
+                if not parser.counting:
                     data = recv(bufsize)
                     now = clock()
                     size = len(data)
@@ -419,38 +427,55 @@ class Fetch:
                     if not complete and delay.enabled and delay.pause(stop):
                         break
                     continue
-                if len(batch) < limit + bufsize:
-                    batch = memoryview(bytearray(limit + bufsize))
-                # One batch; the same steps as above, the parser left out until it is full.
-                while True:
-                    size = recv_into(batch[fill : fill + bufsize])
-                    now = clock()
-                    if not size:
-                        break
-                    total += size
-                    times_append(now - t0)
-                    sizes_append(size)
-                    totals_append(total)
-                    fill += size
-                    if now >= next_emit:
-                        self._emit_chunks(fill)
-                        next_emit = now + interval
-                    if fill >= limit:
-                        break
-                    if delay.enabled and delay.pause(stop):
-                        break
-                if fill < limit:
-                    break  # the end of the stream, or a cancel: the rest is fed below
-                complete = parser.feed(batch[:fill])
-                fill = 0
+                end = parser.body_end
+                if end is None:
+                    end = 1 << 63  # until the close
+                if keep:
+                    while True:
+                        size = recv_into(buffer[fill : fill + bufsize])
+                        now = clock()
+                        if not size:
+                            break
+                        total += size
+                        times_append(now - t0)
+                        sizes_append(size)
+                        totals_append(total)
+                        fill += size
+                        if fill >= BATCH or total >= end or now >= next_emit or delay.enabled:
+                            break
+                    complete = parser.take_body(buffer[:fill])
+                    fill = 0
+                else:
+                    while True:
+                        size = recv_into(buffer, bufsize)
+                        now = clock()
+                        if not size:
+                            break
+                        total += size
+                        times_append(now - t0)
+                        sizes_append(size)
+                        totals_append(total)
+                        if total >= end or now >= next_emit or delay.enabled:
+                            break
+                    complete = parser.skip_to(total)
+                    body.size = parser.body_bytes
+                if not size:
+                    break
+                if now >= next_emit:
+                    self._emit_chunks()
+                    next_emit = now + interval
                 if not complete and delay.enabled and delay.pause(stop):
                     break
         except OSError as exc:
             if not stop.is_set():
                 error = describe_receive_error(exc, self.peer, total)
-        if fill and not complete:
+        if parser.counting and not complete:
             # Whatever arrived before a reset or a cancel still belongs to the body.
-            complete = parser.feed(batch[:fill])
+            if keep:
+                complete = parser.take_body(buffer[:fill])
+            else:
+                complete = parser.skip_to(total)
+                body.size = parser.body_bytes
         if not complete and error is None and self._abort_reason is None:
             complete = parser.feed_eof()
         if not complete:
@@ -492,13 +517,13 @@ class Fetch:
             cancelled=self._cancelled,
         )
 
-    def _emit_chunks(self, pending: int = 0) -> None:
+    def _emit_chunks(self) -> None:
         # The loop calls this at most once per emit interval, the watchdog once per tick,
         # so the lock costs nothing per recv; it keeps the two from overlapping.
         with self._emit_lock:
             stop = len(self.log)
             if stop > self._emitted:
-                body = self.body.size + pending
+                body = self.body.size
                 event = ChunksReceived(self._emitted, stop, self.log.totals[stop - 1], body)
                 self._emitted = stop
                 self.listener(event)

@@ -1,8 +1,14 @@
 """The response parser: h11, fed the raw bytes, with the book's header length on top.
 
-h11 does the HTTP: status line, headers, framing, de-chunking, and every protocol error.
-This module only adds what h11 does not say: where in the raw stream the header ended
-(the book's "Header length"), and the header block as it was received.
+h11 does the HTTP: status line, headers, the choice of framing, de-chunking, and every
+protocol error. This module adds what h11 does not say: where in the raw stream the
+header ended (the book's "Header length"), and the header block as it was received.
+
+Once h11 has framed the body by its Content-Length, or as running until the close, the
+rest is a count, and h11 sees no more bytes: it would only copy each body byte into its
+buffer and out again (two copies of every byte, the largest cost of a fast fetch;
+tests/bench). The parser counts those bodies itself, which is what h11 would do with them.
+Chunked bodies, and everything before the body, still go through h11 whole.
 """
 
 from __future__ import annotations
@@ -19,19 +25,11 @@ from sockview.core.events import Framing, HeadersComplete, InterimResponse
 MAX_HEADER = 64 * 1024
 """Default cap on one response head (status line and headers)."""
 
-BATCH = 64 * 1024
-"""Body bytes gathered before h11 sees them, once the framing allows it.
-
-Measured (tests/bench): h11 makes three copies of each batch (its buffer, then two
-slices), and with glibc, batches of 128 KiB and more make malloc hand memory back to the
-kernel and fault it in again on every batch: 256 KiB cost twice the time of 64 KiB on a
-500 MB body. Smaller batches pay h11's fixed cost (about 7 us a call) too often.
-"""
-
 # The same blank-line rule h11 uses to find the end of a head (`_receivebuffer.py`).
 _BLANK_LINE = re.compile(b"\n\r?\n")
 _BYTEARRAY = re.compile(r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)""")
 _NO_BODY_STATUSES = (204, 304)
+_COUNTED = (Framing.CONTENT_LENGTH, Framing.UNTIL_CLOSE)
 _STATUS_START = b"HTTP/"
 _MAX_REASON = 200
 """Longest reason, in characters: h11 quotes whole header lines in its complaints."""
@@ -78,39 +76,68 @@ class ResponseParser:
         # Raw bytes of the head being received; `_raw_base` is the stream offset of [0].
         self._raw = bytearray()
         self._raw_base = 0
-        self.received = 0
         self.head: HeadersComplete | None = None
         self.body_bytes = 0
         self.done = False
+        self.counting = False
+        """True once the body is a count (see the module's text): `take_body` and
+        `skip_body` then take the bytes, and `body_end` says where the body ends."""
+        self._left: int | None = None
+        """Body bytes still due by Content-Length while counting; None until the close."""
 
     @property
-    def batch_limit(self) -> int:
-        """How many body bytes the caller may gather before calling `feed`; 0 for every recv.
-
-        Content-Length and close-delimited bodies are handed over in batches; the last batch
-        of a Content-Length body is cut at the exact end so that the fetch ends on the
-        framing, not on the server's close. Heads and chunked bodies are fed every recv.
-        """
-        head = self.head
-        if head is None or head.framing is Framing.CHUNKED:
-            return 0
-        if head.framing is Framing.CONTENT_LENGTH:
-            assert head.content_length is not None
-            return max(1, min(BATCH, head.content_length - self.body_bytes))
-        return BATCH
+    def body_end(self) -> int | None:
+        """While counting a Content-Length body: the raw stream offset where it ends."""
+        if self.head is None or self._left is None:
+            return None
+        return self.head.body_offset + self.body_bytes + self._left
 
     def feed(self, data: bytes | memoryview) -> bool:
         """Take raw bytes; True once the response is complete.
 
-        A memoryview (the recv loop's batch buffer) is copied before `feed` returns.
+        A memoryview (the recv loop's buffer) is not kept: it is copied or written out
+        before `feed` returns.
         """
+        if self.counting:
+            return self.take_body(data)
         if self.head is None:
             self._raw += data
             self._check_start()
-        self.received += len(data)
         # h11 copies the data into its own buffer (`bytearray += data`): any bytes-like works.
         self._conn.receive_data(data)  # type: ignore[arg-type]
         return self._drain()
+
+    def take_body(self, data: bytes | memoryview) -> bool:
+        """While counting: raw bytes of the body, stored; True once the body is complete.
+
+        Bytes past the end of a Content-Length body are not body, and are dropped, as h11
+        would leave them unread.
+        """
+        size = len(data) if self._left is None else min(len(data), self._left)
+        if size:
+            try:
+                self._sink.write(data[:size] if size < len(data) else data)
+            except OSError as exc:
+                raise StoreFailure(describe_store_error(exc, self.body_bytes)) from None
+        return self._counted(size)
+
+    def skip_to(self, total: int) -> bool:
+        """While counting: the raw stream has reached `total` bytes, dropped unseen.
+
+        For a caller that keeps nothing (plain mode without -o): it need not hand the
+        bytes over at all. True once the body is complete.
+        """
+        assert self.head is not None
+        size = total - self.head.body_offset - self.body_bytes
+        return self._counted(size if self._left is None else min(size, self._left))
+
+    def _counted(self, size: int) -> bool:
+        self.body_bytes += size
+        if self._left is not None:
+            self._left -= size
+            if not self._left:
+                self.done = True
+        return self.done
 
     def feed_eof(self) -> bool:
         """The server closed the connection; True if the response was complete anyway.
@@ -120,6 +147,11 @@ class ResponseParser:
         """
         if self.head is None:
             return False
+        if self.counting:
+            if self._left:
+                raise ProtocolFailure(self._short_body())
+            self.done = True
+            return True
         self._conn.receive_data(b"")
         return self._drain()
 
@@ -144,6 +176,9 @@ class ResponseParser:
             while True:
                 event = conn.next_event()
                 if event is h11.NEED_DATA or event is h11.PAUSED:
+                    if self.head is not None and self.head.framing in _COUNTED:
+                        # h11 has handed over every body byte it was given: count from here.
+                        self._count_from_here(self.head)
                     return False
                 if isinstance(event, h11.Data):
                     try:
@@ -162,6 +197,19 @@ class ResponseParser:
                     return False
         except h11.RemoteProtocolError as exc:
             raise ProtocolFailure(self._explain(exc)) from None
+
+    def _count_from_here(self, head: HeadersComplete) -> None:
+        self.counting = True
+        if head.framing is Framing.CONTENT_LENGTH:
+            assert head.content_length is not None
+            self._left = head.content_length - self.body_bytes
+
+    def _short_body(self) -> str:
+        assert self.head is not None
+        return (
+            f"the connection closed after {self.body_bytes} of {self.head.content_length}"
+            " body bytes (Content-Length): the body is incomplete"
+        )
 
     def _take_head(self) -> tuple[str, int, int]:
         """Cut the next head off the raw buffer: (text, header length, body offset)."""
@@ -258,10 +306,7 @@ class ResponseParser:
                     f"the connection closed in the middle of the chunked body"
                     f" after {self.body_bytes} body bytes: the body is incomplete"
                 )
-            return (
-                f"the connection closed after {self.body_bytes} of {head.content_length}"
-                " body bytes (Content-Length): the body is incomplete"
-            )
+            return self._short_body()
         if "Receive buffer too long" in message:
             return f"invalid chunked body: a chunk header or trailer is longer than {self._cap()}"
         if self.head.framing is Framing.CHUNKED:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sockview.cli import main
+from sockview.cli import BROKEN_PIPE, main
 from sockview.core.sample_image import sample_png
 from tests.conftest import send_parts
 
@@ -300,3 +300,35 @@ def test_ctrl_c_in_plain_mode_exits_130_without_a_traceback(demo) -> None:
             if stream is not None:
                 stream.close()
     assert err == "sockview: interrupted\n"
+
+
+@pytest.mark.parametrize("save", [False, True])
+def test_a_closed_stdout_stops_the_fetch_without_a_traceback(
+    demo, tmp_path: Path, save: bool
+) -> None:
+    # `sockview --plain URL | head -1`: the reader goes away after the first line.
+    argv = [sys.executable, "-m", "sockview", demo.url("/slow/100000?rate=20000"), "--plain"]
+    if save:
+        argv += ["-o", str(tmp_path / "body.bin")]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        assert first.split(" ")[0].isdigit()
+        process.stdout.close()
+        assert process.wait(10) == BROKEN_PIPE
+        err = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()
+    if save:
+        # What came before is kept, and named for what it is.
+        saved = tmp_path / "body.partial.bin"
+        assert err.startswith("sockview: saved the partial body (") and str(saved) in err, err
+        assert 0 < saved.stat().st_size < 100_000
+        assert err.count("\n") == 1
+    else:
+        assert err == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import ssl
 import sys
 from dataclasses import dataclass
@@ -192,36 +193,67 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     return Settings(target, options, delay, args.output, args.log, args.demo)
 
 
-_SIZE_TOTAL = "%d %d"
+_SIZE_TOTAL = "%d %d\n"
+BROKEN_PIPE = 141
+"""The exit status when stdout went away: 128 + SIGPIPE, as a shell reports a program
+that SIGPIPE ended."""
 
 
 class PlainPrinter:
-    """Plain mode's listener: the book's lines on stdout, everything else on stderr."""
+    """Plain mode's listener: the book's lines on stdout, everything else on stderr.
+
+    When stdout goes away (`sockview --plain URL | head`), the fetch is cancelled and
+    nothing more is written to it.
+    """
 
     def __init__(self, fetch: Fetch, out: TextIO, err: TextIO) -> None:
         self.fetch = fetch
         self.out = out
         self.err = err
         self.head: HeadersComplete | None = None
+        self.closed = False
+        """True once a write to stdout failed because the reader had gone."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ChunksReceived):
             log = self.fetch.log
-            sizes = log.sizes[event.start : event.stop]
-            totals = log.totals[event.start : event.stop]
-            # The book's `SIZE TOTAL` lines; map over "%d %d".__mod__ formats a row in about
-            # 250 ns, an f-string in a list comprehension in about 430 (tests/bench).
-            lines = "\n".join(map(_SIZE_TOTAL.__mod__, zip(sizes, totals, strict=True)))
-            self.out.write(lines + "\n")
-            self.out.flush()
+            rows = event.stop - event.start
+            # The book's `SIZE TOTAL` lines, all formatted by one `%`: about 150 ns a row,
+            # where one "%d %d" a row costs 250 and an f-string 430.
+            values: list[int] = [0] * (2 * rows)
+            values[::2] = log.sizes[event.start : event.stop]
+            values[1::2] = log.totals[event.start : event.stop]
+            self._write(_SIZE_TOTAL * rows % tuple(values))
         elif isinstance(event, HeadersComplete):
             self.head = event
 
     def print_head(self) -> None:
         if self.head is not None:
-            self.out.write(f"Header length {self.head.header_length}\n")
-            self.out.write(visible_lines(self.head.head_text) + "\n")
+            self._write(
+                f"Header length {self.head.header_length}\n"
+                + visible_lines(self.head.head_text)
+                + "\n"
+            )
+
+    def _write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.out.write(text)
             self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
+            self.fetch.cancel("standard output was closed")
+            _silence(self.out)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's file descriptor at /dev/null, so that the interpreter's last
+    flush finds no broken pipe either (the recipe in Python's `signal` documentation)."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -240,7 +272,9 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
         return 130
     printer.print_head()
     status = 0
-    if isinstance(result, Failed):
+    if printer.closed:
+        status = BROKEN_PIPE
+    elif isinstance(result, Failed):
         err.write(f"sockview: {visible(result.reason)}\n")
         status = 1
     else:

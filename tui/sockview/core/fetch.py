@@ -162,9 +162,9 @@ class Fetch:
 
     # -- control from other threads -------------------------------------------------
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "cancelled") -> None:
         """Stop the loop promptly: mid-recv, mid-pause or mid-connect."""
-        self._abort("cancelled", cancelled=True)
+        self._abort(reason, cancelled=True)
 
     def _abort(self, reason: str, cancelled: bool = False) -> None:
         with self._lock:

@@ -141,6 +141,7 @@ def test_the_delay_switched_on_mid_body_pauses_after_the_next_recv(serve, body: 
     log = running.fetch.log
     head = HEAD % 500
     stepper.send(head)
+    wait_for(lambda: log.total == len(head))
     stepper.send(b"p" * 100)
     wait_for(lambda: log.total == len(head) + 100)
     delay.enabled = True

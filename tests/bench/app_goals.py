@@ -180,6 +180,39 @@ def goal_app_vs_plain(report: Report, server: BenchServer, size: int, count: int
     )
 
 
+def goal_app_vs_plain_keeping(report: Report, server: BenchServer, size: int, count: int) -> None:
+    """The same, against plain mode that keeps the body as the app must (`-o`, the fetch's
+    own time, before the save): what the UI alone costs."""
+    folder = Path(tempfile.mkdtemp(prefix="sockview-bench-"))
+
+    def plain_keeping() -> Run:
+        target = folder / "body.bin"
+        run = plain(server, size, "-o", str(target))
+        target.unlink()
+        return run
+
+    try:
+        runs_a, runs_b, ratios = pairs(lambda: app_run(server, size), plain_keeping, count)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ratio = statistics.median(ratios)
+    a = statistics.median(run.seconds for run in runs_a)
+    b = statistics.median(run.seconds for run in runs_b)
+    report.add(
+        Row(
+            "2",
+            f"  app vs plain -o (both keep the body), {size // MB} MB",
+            f"{size / MB / a:,.0f} MB/s ({a:.3f} s)",
+            f"{size / MB / b:,.0f} MB/s ({b:.3f} s)",
+            ratio,
+            "(the UI's own cost)",
+            None,
+            f"ratios {min(ratios):.2f}..{max(ratios):.2f} over {len(ratios)} pairs"
+            "; plain -o's time is its fetch, before the save",
+        )
+    )
+
+
 def goal_app_memory(report: Report, server: BenchServer, size: int) -> None:
     run = app_run(server, size)
     rss = run.rss_after_mb
@@ -301,6 +334,7 @@ def run(report: Report, server: BenchServer, args: Any, only: set[str]) -> None:
     size = args.size * MB
     if "2" in only:
         goal_app_vs_plain(report, server, size, args.pairs)
+        goal_app_vs_plain_keeping(report, server, size, args.pairs)
     if "4" in only:
         goal_app_memory(report, server, args.big * MB)
     if "5" in only:

@@ -332,3 +332,43 @@ def test_a_closed_stdout_stops_the_fetch_without_a_traceback(
         assert err.count("\n") == 1
     else:
         assert err == ""
+
+
+def test_ctrl_c_with_output_saves_what_came_as_partial(demo, tmp_path: Path) -> None:
+    url = demo.url("/slow/100000?rate=20000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sockview", url, "--plain", "-o", str(tmp_path / "body.bin")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        assert first.split(" ")[0].isdigit()
+        # While it runs, the body goes to a hidden file in the folder, and nowhere else.
+        names = [path.name for path in tmp_path.iterdir()]
+        assert len(names) == 1 and names[0].startswith(".body.bin.")
+        assert names[0].endswith(".sockview-tmp")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 130
+        out, err = process.stdout.read(), process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    saved = tmp_path / "body.partial.bin"
+    assert list(tmp_path.iterdir()) == [saved]
+    # Every row is printed, and the body is the bytes after the head, in order.
+    last_total = int((first + out).splitlines()[-1].split()[1])
+    size = saved.stat().st_size
+    assert 0 < size < 100_000
+    assert 0 < last_total - size < 400  # the demo's head
+    assert saved.read_bytes() == (bytes(range(256)) * 400)[:size]
+    assert err == (
+        "sockview: interrupted\n"
+        f"sockview: saved the partial body ({saved.stat().st_size} bytes) to {saved}\n"
+    )

@@ -13,6 +13,7 @@ import pytest
 from sockview.core import save as save_module
 from sockview.core.save import (
     MAX_NAME_BYTES,
+    PendingFile,
     Saved,
     SaveError,
     default_name,
@@ -372,3 +373,58 @@ def test_resolve_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_saved_file_is_not_world_writable(tmp_path: Path) -> None:
     saved = save_file(writer(), tmp_path, "a.bin")
     assert saved.path.stat().st_mode & 0o022 == 0
+
+
+# -- a body written where it will be saved (plain mode's -o) ----------------------------
+
+
+def test_a_pending_file_is_hidden_until_kept_then_named_without_clobbering(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pic.png").write_bytes(b"mine")
+    pending = PendingFile(tmp_path, "pic.png")
+    pending.write(BODY[:1000])
+    pending.write(memoryview(BODY)[1000:])
+    hidden = [path.name for path in tmp_path.iterdir() if path.name != "pic.png"]
+    assert len(hidden) == 1 and hidden[0].startswith(".pic.png.")
+    assert hidden[0].endswith(".sockview-tmp")
+    saved = pending.keep("pic.png")
+    assert saved == Saved(path=tmp_path / "pic-1.png", size=len(BODY), partial=False)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pic-1.png", "pic.png"]
+    assert (tmp_path / "pic-1.png").read_bytes() == BODY
+    assert (tmp_path / "pic.png").read_bytes() == b"mine"
+
+
+def test_a_pending_file_kept_as_partial(tmp_path: Path) -> None:
+    pending = PendingFile(tmp_path, "pic.png")
+    pending.write(b"half")
+    saved = pending.keep("pic.png", partial=True)
+    assert saved == Saved(path=tmp_path / "pic.partial.png", size=4, partial=True)
+    assert list(tmp_path.iterdir()) == [tmp_path / "pic.partial.png"]
+
+
+def test_a_pending_file_not_kept_leaves_nothing(tmp_path: Path) -> None:
+    pending = PendingFile(tmp_path, "pic.png")
+    pending.write(BODY)
+    pending.close()
+    pending.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pending_file_whose_name_cannot_be_claimed_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    pending = PendingFile(tmp_path, "pic.png")
+    pending.write(BODY)
+    monkeypatch.setattr(save_module.os, "link", refuse)
+    with pytest.raises(SaveError, match=r"^saving to .* failed: I/O error; nothing was written$"):
+        pending.keep("pic.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pending_file_in_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(SaveError, match=r"^cannot save in .*: the folder does not exist;"):
+        PendingFile(tmp_path / "missing", "pic.png")

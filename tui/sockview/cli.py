@@ -8,6 +8,7 @@ import io
 import os
 import ssl
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -26,7 +27,14 @@ from sockview.core.fetch import (
 )
 from sockview.core.parse import MAX_HEADER
 from sockview.core.request import RequestStyle
-from sockview.core.save import Saved, SaveError, default_name, resolve_destination, save_file
+from sockview.core.save import (
+    PendingFile,
+    Saved,
+    SaveError,
+    default_name,
+    resolve_destination,
+    save_file,
+)
 from sockview.core.text import visible, visible_lines
 from sockview.core.url import Target, UrlError, parse_url
 
@@ -194,6 +202,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 _SIZE_TOTAL = "%d %d\n"
+INTERRUPTED = "interrupted"
 BROKEN_PIPE = 141
 """The exit status when stdout went away: 128 + SIGPIPE, as a shell reports a program
 that SIGPIPE ended."""
@@ -260,31 +269,80 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
     assert settings.target is not None
     out = out or sys.stdout
     err = err or sys.stderr
-    body: BodySink = SpooledBody() if settings.output else DiscardBody()
-    fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
-    printer = PlainPrinter(fetch, out, err)
-    fetch.listener = printer
+    body = _plain_body(settings.output)
     try:
-        result = fetch.run()
-    except KeyboardInterrupt:
-        fetch.cancel()
-        err.write("sockview: interrupted\n")
-        return 130
-    printer.print_head()
-    status = 0
-    if printer.closed:
-        status = BROKEN_PIPE
-    elif isinstance(result, Failed):
-        err.write(f"sockview: {visible(result.reason)}\n")
-        status = 1
-    else:
-        err.write(_summary(fetch, result) + "\n")
-    if settings.output and isinstance(body, SpooledBody) and fetch.head is not None:
-        status = _save_plain(fetch, body, settings.output, err) or status
-    if settings.log:
-        status = _save_log(fetch, settings.log, err) or status
-    body.close()
-    return status
+        fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
+        printer = PlainPrinter(fetch, out, err)
+        fetch.listener = printer
+        result = _run_interruptibly(fetch)
+        interrupted = isinstance(result, Failed) and result.reason == INTERRUPTED
+        if interrupted:
+            # Only the rows: the user stopped it, and the head would scroll them away.
+            err.write(f"sockview: {INTERRUPTED}\n")
+            status = 130
+        elif printer.closed:
+            status = BROKEN_PIPE
+        else:
+            printer.print_head()
+            if isinstance(result, Failed):
+                err.write(f"sockview: {visible(result.reason)}\n")
+                status = 1
+            else:
+                err.write(_summary(fetch, result) + "\n")
+                status = 0
+        if settings.output and fetch.head is not None:
+            status = _save_plain(fetch, body, settings.output, err) or status
+        if settings.log:
+            status = _save_log(fetch, settings.log, err) or status
+        return status
+    finally:
+        body.close()
+
+
+def _run_interruptibly(fetch: Fetch) -> Finished | Failed:
+    """Run the fetch on a worker thread; Ctrl-C (on this, the main thread) cancels it.
+
+    The fetch then ends as after any cancel, with every row and body byte so far in
+    order, so that -o can save them as .partial; a KeyboardInterrupt raised inside the
+    recv loop could land anywhere.
+    """
+    raised: list[BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            fetch.run()
+        except BaseException as exc:  # re-raised on the main thread
+            raised.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="sockview-fetch", daemon=True).start()
+    # A timed wait, not join(): an interrupted join() can report a live thread as ended.
+    while not done.is_set():
+        try:
+            done.wait(0.1)
+        except KeyboardInterrupt:
+            fetch.cancel(INTERRUPTED)
+    if raised:
+        raise raised[0]
+    assert fetch.result is not None
+    return fetch.result
+
+
+def _plain_body(output: str | None) -> BodySink:
+    """Where plain mode keeps the body: nowhere without -o; else straight in -o's folder.
+
+    Writing the body where it will be saved spares a copy of it at the end (on a 500 MB
+    body, a second of the two the save took). If that folder cannot take a new file, the
+    body is spooled as in the app, and the save at the end says why it failed.
+    """
+    if not output:
+        return DiscardBody()
+    folder, name = resolve_destination(output, "")
+    with contextlib.suppress(SaveError):
+        return PendingFile(folder, name or "download")
+    return SpooledBody()
 
 
 def _summary(fetch: Fetch, result: Finished) -> str:
@@ -297,15 +355,20 @@ def _summary(fetch: Fetch, result: Finished) -> str:
     return f"sockview: {what}"
 
 
-def _save_plain(fetch: Fetch, body: SpooledBody, chosen: str, err: TextIO) -> int:
+def _save_plain(fetch: Fetch, body: BodySink, chosen: str, err: TextIO) -> int:
     content_type = (
         next((v for n, v in fetch.head.headers if n.lower() == "content-type"), None)
         if fetch.head
         else None
     )
     folder, name = resolve_destination(chosen, default_name(fetch.target, content_type))
+    partial = not fetch.complete
     try:
-        saved = save_file(body.copy_to, folder, name, partial=not fetch.complete)
+        if isinstance(body, PendingFile):
+            saved = body.keep(name, partial=partial)
+        else:
+            assert isinstance(body, SpooledBody)
+            saved = save_file(body.copy_to, folder, name, partial=partial)
     except SaveError as exc:
         err.write(f"sockview: {exc}\n")
         return 1
@@ -347,7 +410,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.plain:
             if settings.target is None:
                 parser.error("plain mode needs a URL (or --demo)")
-            return run_plain(settings)
+            try:
+                return run_plain(settings)
+            except KeyboardInterrupt:  # a second Ctrl-C, during the save
+                sys.stderr.write(f"sockview: {INTERRUPTED}\n")
+                return 130
         from sockview.ui.app import run_app
 
         return run_app(settings, demo=server)

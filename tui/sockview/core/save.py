@@ -116,6 +116,63 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+class PendingFile:
+    """A new file in its target folder, under a hidden temporary name until `keep`.
+
+    A body store for a body saved as it arrives (plain mode's `-o`): at the end there is
+    no copy, only an fsync and a name. The temporary file is opened with O_EXCL and
+    O_NOFOLLOW; `close` removes it unless `keep` gave it a name. Only a process killed
+    outright leaves it behind, as `.<name>.<random>.sockview-tmp`.
+    """
+
+    def __init__(self, folder: Path, hint: str = "download") -> None:
+        self.folder = Path(folder)
+        self.size = 0
+        self._temp: Path | None = self.folder / (
+            f".{safe_name(hint)[:40]}.{secrets.token_hex(6)}.sockview-tmp"
+        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self._temp, flags, 0o644)
+        except OSError as exc:
+            raise SaveError(
+                f"cannot save in {self.folder}: {_reason(exc)}; nothing was written"
+            ) from None
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+    def keep(self, name: str, *, partial: bool = False) -> Saved:
+        """Write it out to the disk and give it the first free variant of `name`."""
+        name = safe_name(name)
+        if partial:
+            name = partial_name(name)
+        try:
+            if self._temp is None:
+                raise ValueError("this file was already kept or closed")
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            path = _claim_name(self._temp, self.folder, name)
+        except OSError as exc:
+            raise SaveError(
+                f"saving to {self.folder} failed: {_reason(exc)}; nothing was written"
+            ) from None
+        finally:
+            self.close()
+        return Saved(path=path, size=self.size, partial=partial)
+
+    def close(self) -> None:
+        """Remove the temporary file, whether or not it was kept under a name."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        temp, self._temp = self._temp, None
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
 def save_file(
     write: Callable[[BinaryIO], None],
     folder: Path,
@@ -124,29 +181,19 @@ def save_file(
     partial: bool = False,
 ) -> Saved:
     """Write a new file in `folder` with `write`, atomically, under a free variant of `name`."""
-    name = safe_name(name)
-    if partial:
-        name = partial_name(name)
-    folder = Path(folder)
-    temp = folder / f".{name[:40]}.{secrets.token_hex(6)}.sockview-tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    pending = PendingFile(folder, name)
     try:
-        fd = os.open(temp, flags, 0o644)
+        write(pending.file)
     except OSError as exc:
-        raise SaveError(f"cannot save in {folder}: {_reason(exc)}; nothing was written") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        size = temp.stat().st_size
-        path = _claim_name(temp, folder, name)
-    except OSError as exc:
-        raise SaveError(f"saving to {folder} failed: {_reason(exc)}; nothing was written") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    return Saved(path=path, size=size, partial=partial)
+        pending.close()
+        raise SaveError(
+            f"saving to {pending.folder} failed: {_reason(exc)}; nothing was written"
+        ) from None
+    except BaseException:
+        pending.close()
+        raise
+    pending.size = pending.file.tell()
+    return pending.keep(name, partial=partial)
 
 
 def _claim_name(temp: Path, folder: Path, name: str) -> Path:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from rich.console import Console
@@ -26,6 +27,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
     return True
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_after_each_app() -> Iterator[None]:
+    """The app freezes what is alive after its first frame (`gc.freeze`); in the test
+    process, hand those objects back to the collector once the test is over."""
+    yield
+    gc.unfreeze()
 
 
 WAIT_LIMIT = 15.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -278,20 +280,20 @@ def test_plain_mode_in_a_fresh_interpreter(demo) -> None:
     assert result.stderr.count("\n") == 1
 
 
-def test_ctrl_c_in_plain_mode_exits_130_without_a_traceback(demo) -> None:
+@contextlib.contextmanager
+def plain_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`sockview --plain ARGS...` in a fresh interpreter, once it has printed a first row."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sockview", demo.url("/slow/100000?rate=2000"), "--plain"],
+        [sys.executable, "-m", "sockview", "--plain", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert process.stdout is not None and process.stderr is not None
-        first = process.stdout.readline()  # the first recv has been printed
-        assert first.split(" ")[0].isdigit()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(10) == 130
-        err = process.stderr.read()
+        first = process.stdout.readline()
+        assert first.split(" ")[0].isdigit(), first
+        yield process, first
     finally:
         if process.poll() is None:
             process.kill()
@@ -299,6 +301,13 @@ def test_ctrl_c_in_plain_mode_exits_130_without_a_traceback(demo) -> None:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_ctrl_c_in_plain_mode_exits_130_without_a_traceback(demo) -> None:
+    with plain_process(demo.url("/slow/100000?rate=2000")) as (process, _):
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 130
+        err = process.stderr.read()  # type: ignore[union-attr]
     assert err == "sockview: interrupted\n"
 
 
@@ -307,23 +316,11 @@ def test_a_closed_stdout_stops_the_fetch_without_a_traceback(
     demo, tmp_path: Path, save: bool
 ) -> None:
     # `sockview --plain URL | head -1`: the reader goes away after the first line.
-    argv = [sys.executable, "-m", "sockview", demo.url("/slow/100000?rate=20000"), "--plain"]
-    if save:
-        argv += ["-o", str(tmp_path / "body.bin")]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        first = process.stdout.readline()
-        assert first.split(" ")[0].isdigit()
-        process.stdout.close()
+    output = ["-o", str(tmp_path / "body.bin")] if save else []
+    with plain_process(demo.url("/slow/100000?rate=20000"), *output) as (process, _):
+        process.stdout.close()  # type: ignore[union-attr]
         assert process.wait(10) == BROKEN_PIPE
-        err = process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        if process.stderr is not None:
-            process.stderr.close()
+        err = process.stderr.read()  # type: ignore[union-attr]
     if save:
         # What came before is kept, and named for what it is.
         saved = tmp_path / "body.partial.bin"
@@ -336,30 +333,14 @@ def test_a_closed_stdout_stops_the_fetch_without_a_traceback(
 
 def test_ctrl_c_with_output_saves_what_came_as_partial(demo, tmp_path: Path) -> None:
     url = demo.url("/slow/100000?rate=20000")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sockview", url, "--plain", "-o", str(tmp_path / "body.bin")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        first = process.stdout.readline()
-        assert first.split(" ")[0].isdigit()
+    with plain_process(url, "-o", str(tmp_path / "body.bin")) as (process, first):
         # While it runs, the body goes to a hidden file in the folder, and nowhere else.
         names = [path.name for path in tmp_path.iterdir()]
         assert len(names) == 1 and names[0].startswith(".body.bin.")
         assert names[0].endswith(".sockview-tmp")
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 130
-        out, err = process.stdout.read(), process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        out, err = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
     saved = tmp_path / "body.partial.bin"
     assert list(tmp_path.iterdir()) == [saved]
     # Every row is printed, and the body is the bytes after the head, in order.
@@ -369,6 +350,5 @@ def test_ctrl_c_with_output_saves_what_came_as_partial(demo, tmp_path: Path) -> 
     assert 0 < last_total - size < 400  # the demo's head
     assert saved.read_bytes() == (bytes(range(256)) * 400)[:size]
     assert err == (
-        "sockview: interrupted\n"
-        f"sockview: saved the partial body ({saved.stat().st_size} bytes) to {saved}\n"
+        f"sockview: interrupted\nsockview: saved the partial body ({size} bytes) to {saved}\n"
     )

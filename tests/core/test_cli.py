@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import signal
 import socket
 import struct
@@ -15,6 +17,7 @@ import pytest
 
 from sockview.cli import BROKEN_PIPE, main
 from sockview.core.sample_image import sample_png
+from sockview.core.save import PendingFile
 from tests.conftest import send_parts
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"
@@ -352,3 +355,30 @@ def test_ctrl_c_with_output_saves_what_came_as_partial(demo, tmp_path: Path) -> 
     assert err == (
         f"sockview: interrupted\nsockview: saved the partial body ({size} bytes) to {saved}\n"
     )
+
+
+def test_a_full_output_folder_mid_body_keeps_what_was_written(
+    demo, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # -o writes the body into its folder as it arrives; that disk fills up after 20,000
+    # bytes. The failure names that folder, and the bytes written are saved as partial.
+    write = PendingFile.write
+
+    def full_after_20000(self: PendingFile, data: bytes | bytearray | memoryview) -> None:
+        if self.size + len(data) > 20_000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write(self, data)
+
+    monkeypatch.setattr(PendingFile, "write", full_after_20000)
+    argv = [demo.url("/bytes/100000"), "--plain", "--bufsize", "1000", "-o", str(tmp_path)]
+    status, _, err = run(argv, capsys)
+    assert status == 1
+    saved = tmp_path / "100000.partial.bin"
+    size = saved.stat().st_size
+    assert 0 < size <= 20_000
+    assert saved.read_bytes() == (bytes(range(256)) * 400)[:size]
+    assert err == (
+        f"sockview: cannot keep the body after {size:,} bytes: no space left in {tmp_path}\n"
+        f"sockview: saved the partial body ({size} bytes) to {saved}\n"
+    )
+    assert list(tmp_path.iterdir()) == [saved]

@@ -206,6 +206,7 @@ class FullDisk:
     def __init__(self, room: int) -> None:
         self.room = room
         self.size = 0
+        self.where = f"the temporary folder ({tempfile.gettempdir()})"
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self.size + len(data) > self.room:

@@ -15,6 +15,8 @@ class BodySink(Protocol):
     """Receives the decoded body, in order."""
 
     size: int
+    where: str
+    """Where the body is kept, for a message such as "no space left in WHERE"."""
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
 
@@ -23,6 +25,8 @@ class BodySink(Protocol):
 
 class DiscardBody:
     """Counts the body and keeps nothing: for plain mode when nothing will be saved."""
+
+    where = "nowhere"
 
     def __init__(self) -> None:
         self.size = 0
@@ -43,6 +47,7 @@ class SpooledBody:
 
     def __init__(self, limit: int = SPOOL_LIMIT) -> None:
         self.size = 0
+        self.where = f"the temporary folder ({tempfile.gettempdir()})"
         # The recv thread writes while the UI thread may save: one lock per batched write.
         self._lock = threading.Lock()
         # Closed by `close()`: the store outlives any one block of code.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-import tempfile
 
 _INSECURE = "--insecure skips the check"
 _CACERT = "--cacert PEM trusts its CA, " + _INSECURE
@@ -149,11 +148,11 @@ def so_far(total: int) -> str:
     return f"after {count_bytes(total)}" if total else "before any byte arrived"
 
 
-def describe_store_error(exc: OSError, kept: int) -> str:
-    """Why the body could not be kept while it arrived (it spools to a temporary file)."""
+def describe_store_error(exc: OSError, kept: int, store: str) -> str:
+    """Why the body could not be kept while it arrived in `store` (a folder, described)."""
     where = f"after {count_bytes(kept)}" if kept else "at its first byte"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        why = f"no space left in the temporary folder ({tempfile.gettempdir()})"
+        why = f"no space left in {store}"
     else:
         why = exc.strerror or str(exc)
     return f"cannot keep the body {where}: {why}"

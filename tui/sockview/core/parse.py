@@ -118,7 +118,9 @@ class ResponseParser:
             try:
                 self._sink.write(data[:size] if size < len(data) else data)
             except OSError as exc:
-                raise StoreFailure(describe_store_error(exc, self.body_bytes)) from None
+                raise StoreFailure(
+                    describe_store_error(exc, self.body_bytes, self._sink.where)
+                ) from None
         return self._counted(size)
 
     def skip_to(self, total: int) -> bool:
@@ -184,7 +186,9 @@ class ResponseParser:
                     try:
                         self._sink.write(event.data)
                     except OSError as exc:
-                        raise StoreFailure(describe_store_error(exc, self.body_bytes)) from None
+                        raise StoreFailure(
+                            describe_store_error(exc, self.body_bytes, self._sink.where)
+                        ) from None
                     self.body_bytes += len(event.data)
                 elif isinstance(event, h11.Response):
                     self._head_done(event)

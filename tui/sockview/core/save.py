@@ -127,6 +127,7 @@ class PendingFile:
 
     def __init__(self, folder: Path, hint: str = "download") -> None:
         self.folder = Path(folder)
+        self.where = str(self.folder)
         self.size = 0
         self._temp: Path | None = self.folder / (
             f".{safe_name(hint)[:40]}.{secrets.token_hex(6)}.sockview-tmp"
@@ -154,6 +155,8 @@ class PendingFile:
                 raise ValueError("this file was already kept or closed")
             self.file.flush()
             os.fsync(self.file.fileno())
+            # What is in the file: after a failed write, more than `size` may have landed.
+            self.size = os.fstat(self.file.fileno()).st_size
             path = _claim_name(self._temp, self.folder, name)
         except OSError as exc:
             raise SaveError(
@@ -192,7 +195,6 @@ def save_file(
     except BaseException:
         pending.close()
         raise
-    pending.size = pending.file.tell()
     return pending.keep(name, partial=partial)
 
 

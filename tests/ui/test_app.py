@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from sockview.ui.widgets.recv_table import RecvTable
 from sockview.ui.widgets.save_dialog import SaveDialog
 
 from ..conftest import send_parts
-from .conftest import make_settings, notices, screen_text, wait_for
+from .conftest import WAIT_LIMIT, make_settings, notices, screen_text, wait_for
 
 COVER_SIZE = 70057
 COVER_HEADER = 242
@@ -162,6 +163,34 @@ async def test_save_after_cancel_saves_a_partial_body(
         saved = tmp_path / "100000.partial.bin"
         await wait_for(pilot, saved.exists, "the partial file")
         assert saved.read_bytes() == pattern(20000)
+
+
+async def test_a_quiet_server_is_said_to_be_quiet_not_fast(demo_fixed: DemoServer) -> None:
+    # The rate over the last second would stay at its last value while nothing comes.
+    app = create_app(make_settings(demo_fixed.url("/bytes/100000?stall=20000")))
+    app.quiet_after = 0.3
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: "body 20% of 100,000" in screen_text(app), "20000 bytes")
+        await wait_for(pilot, lambda: "no data for" in screen_text(app), "the quiet note")
+        text = screen_text(app)
+        assert "receiving" in text and "/s ·" not in text  # the stale rate is gone
+        await pilot.press("c")
+        await wait_state(pilot, app, "failed")
+        assert "no data for" not in screen_text(app)
+
+
+async def test_our_own_delay_is_not_the_server_going_quiet(demo_fixed: DemoServer) -> None:
+    app = create_app(make_settings(demo_fixed.url("/bytes/30000"), delay=0.6, delay_on=True))
+    app.quiet_after = 0.3
+    async with app.run_test(size=(120, 30)) as pilot:
+        seen: list[str] = []
+        give_up = time.monotonic() + WAIT_LIMIT
+        while app.fetch_state != "done" and time.monotonic() < give_up:
+            seen.append(screen_text(app))
+            await pilot.pause(0.05)
+        assert app.fetch_state == "done"
+        assert len(app.fetch.log) > 3  # type: ignore[union-attr]
+        assert not [text for text in seen if "no data for" in text]
 
 
 async def test_save_as_dialog(demo_fixed: DemoServer, tmp_path: Path) -> None:

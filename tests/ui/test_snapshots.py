@@ -79,6 +79,7 @@ def test_receiving(snap_compare, demo_fixed: DemoServer) -> None:
     border says 4 recvs · following; Cancel is live in the footer."""
     url = demo_fixed.url("/bytes/100000?stall=20000")
     app = snapshot_app(url)
+    app.quiet_after = 3600  # a slow machine must not turn the rate into "no data for 2 s"
 
     def stalled(app: SockviewApp) -> bool:
         head = app._head

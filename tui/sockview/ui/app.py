@@ -76,6 +76,8 @@ def draw_interval(rows_per_second: float) -> float:
 RATE_WINDOW_NS = 1_000_000_000
 """The rate shown while receiving is measured over the last second of recvs."""
 RUNNING = ("connecting", "receiving")
+QUIET_AFTER = 2.0
+"""Seconds without data (beyond our own delay) before the status line says so."""
 
 
 class SockviewApp(App[int]):
@@ -142,6 +144,10 @@ class SockviewApp(App[int]):
         self._rows = 0
         self._total = 0
         self._body_bytes = 0
+        self.quiet_after = QUIET_AFTER
+        self._rows_seen = -1
+        self._data_at = 0.0
+        """When the UI last saw a new row (monotonic seconds)."""
         self._shown_rows = -1
         self._reason: str | None = None
         self._head: HeadersComplete | None = None
@@ -204,6 +210,7 @@ class SockviewApp(App[int]):
         self.fetch = fetch
         self.target = target
         self._rows = self._total = self._body_bytes = 0
+        self._rows_seen = -1
         self._shown_rows = -1
         self._reason = None
         self._head = None
@@ -346,6 +353,19 @@ class SockviewApp(App[int]):
             span, count = times[last], totals[last]
         return count * 1e9 / span if span > 0 else None
 
+    def _quiet_seconds(self) -> int | None:
+        """Whole seconds since the last new row, once that is more than `quiet_after`
+        beyond our own delay; None while data flows (or before the first row)."""
+        now = time.monotonic()
+        if self._rows != self._rows_seen:
+            self._rows_seen, self._data_at = self._rows, now
+            return None
+        if self.fetch_state != "receiving" or not self._rows:
+            return None
+        quiet = now - self._data_at
+        allowance = self.quiet_after + (self.delay.seconds if self.delay.enabled else 0)
+        return int(quiet) if quiet >= allowance else None
+
     def _show_status(self) -> None:
         head = self._head
         body_bytes = self._body_bytes
@@ -360,6 +380,7 @@ class SockviewApp(App[int]):
             body_bytes=body_bytes,
             content_length=head.content_length if head is not None else None,
             rate=self._rate(),
+            quiet=self._quiet_seconds(),
             delay_on=self.delay.enabled,
             delay_seconds=self.delay.seconds,
             bufsize=self.options.bufsize,

@@ -31,6 +31,8 @@ class FetchStatus:
     content_length: int | None = None
     rate: float | None = None
     """Bytes a second, or None when there is nothing to measure yet."""
+    quiet: int | None = None
+    """Whole seconds since the last recv brought data, once the server has gone quiet."""
     delay_on: bool = False
     delay_seconds: float = 0.25
     bufsize: int = 5120
@@ -59,7 +61,10 @@ def status_text(status: FetchStatus) -> Text:
             text.append(f" · body {share:.0f}% of {status.content_length:,}")
         elif status.body_bytes:
             text.append(f" · body {status.body_bytes:,}")
-        if status.rate is not None:
+        if status.quiet is not None:
+            # The rate of the last second would stay frozen at its last value.
+            text.append(f" · no data for {status.quiet} s", style="bold yellow")
+        elif status.rate is not None:
             text.append(f" · {human_bytes(status.rate)}/s")
     delay = f"delay {'on' if status.delay_on else 'off'} ({status.delay_seconds:g} s)"
     text.append(" · ")

@@ -275,7 +275,9 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
         printer = PlainPrinter(fetch, out, err)
         fetch.listener = printer
         result = _run_interruptibly(fetch)
-        interrupted = isinstance(result, Failed) and result.reason == INTERRUPTED
+        interrupted = (
+            isinstance(result, Failed) and result.cancelled and result.reason == INTERRUPTED
+        )
         if interrupted:
             # Only the rows: the user stopped it, and the head would scroll them away.
             err.write(f"sockview: {INTERRUPTED}\n")

@@ -80,8 +80,8 @@ class ResponseParser:
         self.body_bytes = 0
         self.done = False
         self.counting = False
-        """True once the body is a count (see the module's text): `take_body` and
-        `skip_body` then take the bytes, and `body_end` says where the body ends."""
+        """True once the body is a count (see the module's text): `take_body` (or
+        `skip_to`) then takes the bytes, and `body_end` says where the body ends."""
         self._left: int | None = None
         """Body bytes still due by Content-Length while counting; None until the close."""
 

@@ -2,7 +2,7 @@
 
 Run from the repository root (not collected by pytest):
 
-    python -m tests.bench                  # every goal, 500 MB body, 7 pairs
+    python -m tests.bench                  # every goal, 500 MB body, 9 pairs
     python -m tests.bench --only 1,3 --size 200 --pairs 9
 
 A fast loopback server (`server.py`) runs in its own process. Each comparison runs its
@@ -361,7 +361,7 @@ def _format_rows(rows: list[Row], header: bool = True) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--size", type=int, default=500, help="body size in MB (default 500)")
-    parser.add_argument("--pairs", type=int, default=7, help="A/B pairs per comparison")
+    parser.add_argument("--pairs", type=int, default=9, help="A/B pairs per comparison")
     parser.add_argument("--big", type=int, default=1000, help="memory goal body in MB")
     parser.add_argument(
         "--book-sizes", default="10,50", help="body sizes in MB for the book's loop"

@@ -4,8 +4,9 @@ Prints `SECONDS BYTES RECVS`, timed like sockview's `Finished.elapsed`: from the
 the connection is up to the return of the last recv that brought data.
 
 With a fifth argument `record`, the loop also keeps what sockview must keep of each recv
-and nothing else: its time and size and the running total, in three arrays, with
-`recv_into` into one buffer. That is the ceiling of any loop that records every recv.
+and nothing else: its time and size, in two arrays, with `recv_into` into one buffer, and
+the running total that decides where the body ends. That is the ceiling of any loop that
+records every recv.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def bare(recv, bufsize: int) -> tuple[int, int, int]:  # type: ignore[no-untyped
 
 def record(recv_into, bufsize: int, t0: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     buffer = memoryview(bytearray(bufsize))
-    times, sizes, totals = array("q"), array("I"), array("Q")
-    times_append, sizes_append, totals_append = times.append, sizes.append, totals.append
+    times, sizes = array("q"), array("I")
+    times_append, sizes_append = times.append, sizes.append
     clock = time.perf_counter_ns
     total = 0
     while True:
@@ -43,7 +44,6 @@ def record(recv_into, bufsize: int, t0: int) -> tuple[int, int, int]:  # type: i
         total += size
         times_append(now - t0)
         sizes_append(size)
-        totals_append(total)
     return t0 + times[-1], total, len(sizes)
 
 

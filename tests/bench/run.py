@@ -209,13 +209,13 @@ def goal_plain_vs_bare(report: Report, server: BenchServer, size: int, count: in
     report.add(
         Row(
             "1",
-            "  the record alone (time, size, total) vs bare",
+            "  the record alone (time and size) vs bare",
             _rate(size, _median(runs_a, "seconds")),
             _rate(size, _median(runs_b, "seconds")),
             ratio,
             "(ceiling)",
             None,
-            _spread(ratios) + "; recv_into one buffer, three array appends, no parsing",
+            _spread(ratios) + "; recv_into one buffer, two array appends, no parsing",
         )
     )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
+import threading
+
 import pytest
 
 from sockview.core.records import ChunkRecord, RecvLog
@@ -9,12 +13,9 @@ from sockview.core.records import ChunkRecord, RecvLog
 
 def make_log(rows: list[tuple[int, int]]) -> RecvLog:
     log = RecvLog()
-    total = 0
     for time_ns, size in rows:
-        total += size
         log.times_ns.append(time_ns)
         log.sizes.append(size)
-        log.totals.append(total)
     return log
 
 
@@ -51,3 +52,41 @@ def test_csv_rows() -> None:
 def test_a_row_takes_about_20_bytes() -> None:
     log = make_log([(1, 1)])
     assert log.times_ns.itemsize + log.sizes.itemsize + log.totals.itemsize <= 20
+
+
+def test_totals_follow_the_sizes_appended_after_a_read() -> None:
+    log = make_log([(1, 5)])
+    assert list(log.totals) == [5]
+    log.times_ns.append(2)
+    log.sizes.append(3)
+    assert list(log.totals) == [5, 8]
+    assert log.total == 8 and log[1].total == 8
+
+
+def test_totals_read_from_several_threads_while_the_log_grows() -> None:
+    # The loop appends; the UI, the watchdog and plain mode's printer read totals meanwhile.
+    log = RecvLog()
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.append(len(log.totals))
+
+    sizes = [(i * 7919) % 5120 + 1 for i in range(100_000)]
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        for reader in readers:
+            reader.start()
+        for index, size in enumerate(sizes):
+            log.times_ns.append(index)
+            log.sizes.append(size)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+        sys.setswitchinterval(interval)
+    assert list(log.totals) == list(itertools.accumulate(sizes))
+    assert max(seen) > 0, "the readers ran while the log grew"

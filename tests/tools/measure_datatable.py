@@ -77,7 +77,6 @@ async def measure_recv_table(rows: int) -> None:
         log = RecvLog()
         log.times_ns.extend(range(0, rows * 10_000, 10_000))
         log.sizes.extend([5120] * rows)
-        log.totals.extend(range(5120, (rows + 1) * 5120, 5120))
         table.show_log(log, 5120)
         table.set_row_count(rows)
         await pilot.pause()

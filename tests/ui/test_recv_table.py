@@ -16,7 +16,6 @@ def filled_log(rows: int) -> RecvLog:
     log = RecvLog()
     log.times_ns.extend(range(1_000_000, (rows + 1) * 1_000_000, 1_000_000))
     log.sizes.extend([5120] * rows)
-    log.totals.extend(range(5120, (rows + 1) * 5120, 5120))
     return log
 
 

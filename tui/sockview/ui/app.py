@@ -319,8 +319,8 @@ class SockviewApp(App[int]):
         if fetch is not None and self.fetch_state in RUNNING:
             # ChunksReceived comes at most once per emit interval (or from the fetch's
             # watchdog, once the server has been quiet for a moment): read further now.
-            # The loop appends `totals` last, so every row below its length is complete.
-            committed = len(fetch.log.totals)
+            # The loop appends `sizes` last, so every row below its length is complete.
+            committed = len(fetch.log.sizes)
             if committed > self._rows:
                 self._rows = committed
                 self._total = fetch.log.totals[committed - 1]

@@ -27,9 +27,9 @@ class RecvLog:
     The recv loop appends to `times_ns`, then `sizes`, directly (see `Fetch._receive`);
     `totals` is derived from `sizes` when read, so that the loop stores two numbers a recv,
     not three (a bare loop that stored two ran 9% faster than one that stored three, in 21
-    pairs on loopback). About 20 bytes a record, so a million
-    recvs fit in 20 MB. Readers on other threads may read any index below the `stop` of
-    the last `ChunksReceived` they saw, or below `len(sizes)`: the arrays only grow.
+    pairs on loopback). About 20 bytes a record, so a million recvs fit in 20 MB. Readers
+    on other threads may read any index below the `stop` of the last `ChunksReceived` they
+    saw, or below `len(sizes)`: the arrays only grow.
     """
 
     __slots__ = ("_lock", "_totals", "sizes", "times_ns")

@@ -282,7 +282,7 @@ def goal_memory(report: Report, server: BenchServer, size: int) -> None:
             None,
             "(info)",
             None,
-            "the body is spooled to a temporary file, then copied",
+            "the body is written into the target folder as it arrives",
         )
     )
 

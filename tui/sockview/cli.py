@@ -209,16 +209,15 @@ that SIGPIPE ended."""
 
 
 class PlainPrinter:
-    """Plain mode's listener: the book's lines on stdout, everything else on stderr.
+    """Plain mode's listener: the book's lines on stdout (run_plain writes stderr).
 
     When stdout goes away (`sockview --plain URL | head`), the fetch is cancelled and
     nothing more is written to it.
     """
 
-    def __init__(self, fetch: Fetch, out: TextIO, err: TextIO) -> None:
+    def __init__(self, fetch: Fetch, out: TextIO) -> None:
         self.fetch = fetch
         self.out = out
-        self.err = err
         self.head: HeadersComplete | None = None
         self.closed = False
         """True once a write to stdout failed because the reader had gone."""
@@ -272,7 +271,7 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
     body = _plain_body(settings.output)
     try:
         fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
-        printer = PlainPrinter(fetch, out, err)
+        printer = PlainPrinter(fetch, out)
         fetch.listener = printer
         result = _run_interruptibly(fetch)
         interrupted = (

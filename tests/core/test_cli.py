@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from sockview.cli import BROKEN_PIPE, main
+from sockview.cli import main
 from sockview.core.sample_image import sample_png
 from sockview.core.save import PendingFile
+from sockview.plain import BROKEN_PIPE
 from tests.conftest import send_parts
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"

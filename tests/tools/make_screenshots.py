@@ -19,11 +19,11 @@ from pathlib import Path
 
 import cairosvg
 
-from sockview.cli import Settings
 from sockview.core.demo import DemoServer
 from sockview.core.fetch import DelaySwitch, FetchOptions
 from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
+from sockview.settings import Settings
 from sockview.ui.app import SockviewApp, create_app
 from sockview.ui.widgets.recv_table import RecvTable
 

@@ -14,9 +14,9 @@ from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 
-from sockview.cli import Settings
 from sockview.core.fetch import DelaySwitch, FetchOptions
 from sockview.core.url import parse_url
+from sockview.settings import Settings
 
 
 @pytest.hookimpl(tryfirst=True)

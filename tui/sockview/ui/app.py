@@ -26,7 +26,6 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input
 
-from sockview.cli import Settings
 from sockview.core.body import SpooledBody
 from sockview.core.demo import DemoServer
 from sockview.core.events import (
@@ -44,6 +43,7 @@ from sockview.core.sample_image import sample_png
 from sockview.core.save import SaveError, default_name, resolve_destination, save_file
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
+from sockview.settings import Settings
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel

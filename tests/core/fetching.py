@@ -112,7 +112,7 @@ def start(url: str, *, connected: socket.socket | None = None, **kwargs: object)
 
     def work() -> None:
         try:
-            running.fetch.run(connected)
+            running.fetch.perform(connected)
         except BaseException as exc:  # re-raised by `join` on the test thread
             running.error = exc
         finally:
@@ -126,7 +126,7 @@ def start(url: str, *, connected: socket.socket | None = None, **kwargs: object)
 def fetch_now(url: str, **kwargs: object) -> Running:
     """Run a fetch to the end on this thread."""
     running = make_fetch(url, **kwargs)  # type: ignore[arg-type]
-    running.fetch.run()
+    running.fetch.perform()
     running.done.set()
     return running
 

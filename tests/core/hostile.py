@@ -2,7 +2,7 @@
 
 Every fetch here runs on its own thread and is joined with a time limit far above any
 limit the test sets, so a hang fails the test instead of stalling the suite, and an
-exception escaping `Fetch.run` is re-raised on the test thread.
+exception escaping `Fetch.perform` is re-raised on the test thread.
 """
 
 from __future__ import annotations

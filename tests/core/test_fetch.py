@@ -325,7 +325,7 @@ def test_cancel_mid_connect_returns_promptly() -> None:
         filler.connect(listener.getsockname())
         port = listener.getsockname()[1]
         running = start(f"http://127.0.0.1:{port}/", connect_timeout=30)
-        wait_for(lambda: running.fetch._sock is not None)
+        wait_for(lambda: running.fetch.current_socket is not None)
         assert not running.done.is_set()
         running.fetch.cancel()
         result = running.join(PROMPTLY)

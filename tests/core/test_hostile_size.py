@@ -171,7 +171,7 @@ def test_an_endless_body_can_be_cancelled_at_any_time(serve, moment: str) -> Non
     if moment == "connecting":
         with unanswered_port() as port:
             running = start(f"http://127.0.0.1:{port}/", **slow)
-            wait_for(lambda: running.fetch._sock is not None, "the connect to begin")  # peeks
+            wait_for(lambda: running.fetch.current_socket is not None, "the connect to begin")
             running.fetch.cancel()
             running.join(PROMPT)
     else:

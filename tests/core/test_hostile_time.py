@@ -133,7 +133,7 @@ def test_cancel_mid_tls_handshake(serve) -> None:
     server = serve(lambda conn: server.stopping.wait(), read_request=False)
     running = start(server.url("/", scheme="https"), connect_timeout=60)
     wait_for(
-        lambda: isinstance(running.fetch._sock, ssl.SSLSocket), "the handshake to begin"
+        lambda: isinstance(running.fetch.current_socket, ssl.SSLSocket), "the handshake to begin"
     )  # peeks: there is no event before the handshake ends
     running.fetch.cancel()
     running.join(PROMPT)

@@ -33,18 +33,17 @@ def parse(pieces: list[bytes], eof: bool = False) -> Parsed:
     sink = SpooledBody()
     fed = 0
     parser = ResponseParser(
-        "h",
-        sink,
-        on_interim=parsed.interims.append,
-        on_head=parsed.heads.append,
-        head_index=lambda: fed,
+        "h", sink, on_interim=parsed.interims.append, on_head=parsed.heads.append
     )
-    for piece in pieces:
+    for index, piece in enumerate(pieces):
         assert not parsed.complete, "bytes fed after the response was complete"
         fed += len(piece)
+        heads = len(parsed.heads)
         if parser.feed(piece):
             parsed.complete = True
             parsed.completed_at = fed
+        # A head that ended in this piece (one piece is one recv) names it.
+        assert all(head.head_index == index for head in parsed.heads[heads:])
     if eof and not parsed.complete:
         parsed.complete = parser.feed_eof()
     parsed.body = sink.read_all()
@@ -70,7 +69,8 @@ def parse_every_way(data: bytes, eof: bool = False) -> Parsed:
 
 
 def _comparable(first: Parsed, other: Parsed) -> Parsed:
-    # head_index is the count of bytes fed so far, which depends on the split: compare the rest.
+    # head_index is the piece in which the head ended, which depends on the split: compare
+    # the rest.
     heads = [
         HeadersComplete(**{**_fields(mine), "head_index": _fields(theirs)["head_index"]})
         for mine, theirs in zip(first.heads, other.heads, strict=False)

@@ -50,20 +50,20 @@ async def shoot(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         give_up = time.monotonic() + LIMIT
         table = app.query_one(RecvTable)
-        while not (ready(app) and table.row_count == app._rows):
+        while not (ready(app) and table.row_count == app.rows):
             if time.monotonic() > give_up:
                 raise SystemExit(f"{name}: the app never got there")
             await pilot.pause(0.02)
         await pilot.pause(0.2)
         svg = app.export_screenshot(title="sockview")
-        app._stop_fetches()
+        app.stop_fetches()
     svg = svg.replace("Fira Code", FONT)
     cairosvg.svg2png(bytestring=svg.encode(), write_to=str(out / f"{name}.png"), scale=1.5)
     print(f"wrote {out / name}.png")
 
 
 def rows(count: int) -> Callable[[SockviewApp], bool]:
-    return lambda app: app.fetch_state == "receiving" and app._rows >= count
+    return lambda app: app.fetch_state == "receiving" and app.rows >= count
 
 
 async def main(out: Path) -> None:

@@ -129,7 +129,8 @@ async def test_delay_key_fills_every_recv(demo: DemoServer) -> None:
         # The recv under way when d was pressed may be short; every one after is full.
         assert list(log.sizes[toggled_at + 1 : toggled_at + 4]) == [5120] * 3
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
 
 
 async def test_save_key_writes_the_body(
@@ -158,7 +159,8 @@ async def test_save_after_cancel_saves_a_partial_body(
         await wait_for(pilot, lambda: "body 20% of 100,000" in screen_text(app), "20000 bytes")
         assert app.fetch_state == "receiving"
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
         await pilot.press("s")
         saved = tmp_path / "100000.partial.bin"
         await wait_for(pilot, saved.exists, "the partial file")
@@ -175,7 +177,8 @@ async def test_a_quiet_server_is_said_to_be_quiet_not_fast(demo_fixed: DemoServe
         text = screen_text(app)
         assert "receiving" in text and "/s ·" not in text  # the stale rate is gone
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
         assert "no data for" not in screen_text(app)
 
 
@@ -230,17 +233,17 @@ async def test_cancel_then_fetch_again(demo_fixed: DemoServer) -> None:
         await wait_state(pilot, app, "receiving")
         first = app.fetch
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
         assert isinstance(first.result, Failed) and first.result.cancelled  # type: ignore[union-attr]
-        text = screen_text(app)
-        assert "✖ failed" in text and "\n cancelled" in text
+        assert "failed" not in screen_text(app)
         assert app.check_action("cancel", ()) is None
         await pilot.press("r")
         await wait_rows(pilot, app, 1)
         assert app.fetch is not first
         assert app.fetch_state == "receiving"
         await pilot.press("escape")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
 
 
 async def test_a_new_fetch_replaces_a_running_one(demo_fixed: DemoServer) -> None:
@@ -253,13 +256,13 @@ async def test_a_new_fetch_replaces_a_running_one(demo_fixed: DemoServer) -> Non
         assert second is not first
         # The old fetch ends, cancelled; what it says as it goes must not reach the screen.
         await wait_for(pilot, lambda: first.result is not None, "the first fetch to end")  # type: ignore[union-attr]
-        await wait_for(pilot, lambda: not app._retired, "its last message")
+        await wait_for(pilot, lambda: not app.replaced_running, "its last message")
         assert first.result.cancelled  # type: ignore[union-attr]
         await wait_for(pilot, lambda: first_done(app), "the second body")
         assert app.fetch_state == "receiving"
-        assert app._reason is None
+        assert app.current_run is not None and app.current_run.reason is None
         table = app.query_one(RecvTable)
-        assert table._recv_log is second.log  # type: ignore[union-attr]
+        assert table.recv_log is second.log  # type: ignore[union-attr]
         await wait_for(pilot, lambda: table.row_count == len(second.log), "the new rows")  # type: ignore[union-attr]
         # And through the URL input too.
         await pilot.press("u")
@@ -299,7 +302,7 @@ async def test_a_failed_fetch_is_shown_and_the_app_stays_usable(serve, demo_fixe
     app = create_app(make_settings(server.url("/")))
     async with app.run_test(notifications=True, size=(120, 30)) as pilot:
         await wait_state(pilot, app, "failed")
-        reason = app._reason or ""
+        reason = app.current_run.reason or ""  # type: ignore[union-attr]
         assert "closed" in reason
         text = screen_text(app)
         assert "✖ failed" in text and reason[:40] in text
@@ -310,7 +313,7 @@ async def test_a_failed_fetch_is_shown_and_the_app_stays_usable(serve, demo_fixe
         app.query_one("#url").value = demo_fixed.url("/bytes/1000")  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_state(pilot, app, "done")
-        assert app._reason is None
+        assert app.current_run.reason is None  # type: ignore[union-attr]
 
 
 async def test_refused_connection_fails_cleanly() -> None:
@@ -320,7 +323,7 @@ async def test_refused_connection_fails_cleanly() -> None:
         app = create_app(make_settings(f"http://127.0.0.1:{port}/"))
         async with app.run_test(size=(120, 30)) as pilot:
             await wait_state(pilot, app, "failed")
-            assert "refused" in (app._reason or "")
+            assert "refused" in (app.current_run.reason or "")  # type: ignore[union-attr]
             assert app.check_action("save", ()) is None
             assert app.check_action("refetch", ()) is True
 
@@ -358,11 +361,12 @@ async def test_footer_shows_live_keys_and_dims_the_rest(demo_fixed: DemoServer) 
         keys = footer_keys(app)
         assert keys["c"] and keys["s"] and keys["S"] and keys["r"] and keys["t"]
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
         assert footer_keys(app)["c"] is False
         # A dimmed key does nothing.
         await pilot.press("c")
-        assert app.fetch_state == "failed"
+        assert app.fetch_state == "cancelled"
 
 
 async def test_table_stops_following_when_the_user_moves_up(demo: DemoServer) -> None:
@@ -384,7 +388,8 @@ async def test_table_stops_following_when_the_user_moves_up(demo: DemoServer) ->
         assert table.cursor_row == table.row_count - 1
         assert table.scroll_y == table.max_scroll_y
         await pilot.press("c")
-        await wait_state(pilot, app, "failed")
+        await wait_state(pilot, app, "cancelled")
+        assert "■ cancelled" in screen_text(app)
 
 
 async def test_quit_key_ends_the_app_and_its_fetch(demo_fixed: DemoServer) -> None:
@@ -395,8 +400,7 @@ async def test_quit_key_ends_the_app_and_its_fetch(demo_fixed: DemoServer) -> No
         await pilot.press("q")
     assert app.return_code == 0
     assert fetch is not None
-    fetch._stop.wait(5)
-    assert fetch._stop.is_set()
+    assert fetch.stopping
 
 
 async def test_interim_responses_are_shown_then_skipped(serve) -> None:

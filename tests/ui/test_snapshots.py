@@ -54,7 +54,7 @@ def settle(condition: Callable[[SockviewApp], bool], shown_url: str) -> Callable
         assert isinstance(app, SockviewApp)
         give_up = time.monotonic() + WAIT_LIMIT
         table = app.query_one(RecvTable)
-        while not (condition(app) and table.row_count == app._rows):
+        while not (condition(app) and table.row_count == app.rows):
             if time.monotonic() > give_up:
                 raise AssertionError("the app never reached the state to snapshot")
             await pilot.pause(0.01)
@@ -82,8 +82,8 @@ def test_receiving(snap_compare, demo_fixed: DemoServer) -> None:
     app.quiet_after = 3600  # a slow machine must not turn the rate into "no data for 2 s"
 
     def stalled(app: SockviewApp) -> bool:
-        head = app._head
-        return head is not None and app._total == head.body_offset + 20000
+        head = app.current_run.head
+        return head is not None and app.current_run.total == head.body_offset + 20000
 
     assert snap_compare(
         app,

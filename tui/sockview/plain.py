@@ -14,13 +14,12 @@ import threading
 from typing import TextIO
 
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
-from sockview.core.events import ChunksReceived, Event, Failed, Finished, HeadersComplete
+from sockview.core.events import ChunksReceived, Event, Failed, Finished
 from sockview.core.fetch import Fetch
+from sockview.core.run import Run
 from sockview.core.save import (
     PendingFile,
-    Saved,
     SaveError,
-    default_name,
     resolve_destination,
     save_file,
 )
@@ -43,14 +42,14 @@ class PlainPrinter:
 
     def __init__(self, fetch: Fetch, out: TextIO) -> None:
         self.fetch = fetch
+        self.run = fetch.run
         self.out = out
-        self.head: HeadersComplete | None = None
         self.closed = False
         """True once a write to stdout failed because the reader had gone."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ChunksReceived):
-            log = self.fetch.log
+            log = self.run.log
             rows = event.stop - event.start
             # The book's `SIZE TOTAL` lines, all formatted by one `%`: about 150 ns a row,
             # where one "%d %d" a row costs 250 and an f-string 430.
@@ -58,15 +57,12 @@ class PlainPrinter:
             values[::2] = log.sizes[event.start : event.stop]
             values[1::2] = log.totals[event.start : event.stop]
             self._write(_SIZE_TOTAL * rows % tuple(values))
-        elif isinstance(event, HeadersComplete):
-            self.head = event
 
     def print_head(self) -> None:
-        if self.head is not None:
+        head = self.run.head
+        if head is not None:
             self._write(
-                f"Header length {self.head.header_length}\n"
-                + visible_lines(self.head.head_text)
-                + "\n"
+                f"Header length {head.header_length}\n" + visible_lines(head.head_text) + "\n"
             )
 
     def _write(self, text: str) -> None:
@@ -115,10 +111,10 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
                 err.write(f"sockview: {visible(result.reason)}\n")
                 status = 1
             else:
-                err.write(_summary(fetch, result) + "\n")
+                err.write(_summary(fetch.run, result) + "\n")
                 status = 0
         if settings.output and fetch.head is not None:
-            status = _save_plain(fetch, body, settings.output, err) or status
+            status = _save_plain(fetch.run, body, settings.output, err) or status
         if settings.log:
             status = _save_log(fetch, settings.log, err) or status
         return status
@@ -138,7 +134,7 @@ def _run_interruptibly(fetch: Fetch) -> Finished | Failed:
 
     def work() -> None:
         try:
-            fetch.run()
+            fetch.perform()
         except BaseException as exc:  # re-raised on the main thread
             raised.append(exc)
         finally:
@@ -172,8 +168,8 @@ def _plain_body(output: str | None) -> BodySink:
     return SpooledBody()
 
 
-def _summary(fetch: Fetch, result: Finished) -> str:
-    head = fetch.head
+def _summary(run: Run, result: Finished) -> str:
+    head = run.head
     what = f"{result.total} bytes in {result.recv_count} recvs, {result.elapsed:.3f} s"
     if head is not None:
         what += (
@@ -182,14 +178,9 @@ def _summary(fetch: Fetch, result: Finished) -> str:
     return f"sockview: {what}"
 
 
-def _save_plain(fetch: Fetch, body: BodySink, chosen: str, err: TextIO) -> int:
-    content_type = (
-        next((v for n, v in fetch.head.headers if n.lower() == "content-type"), None)
-        if fetch.head
-        else None
-    )
-    folder, name = resolve_destination(chosen, default_name(fetch.target, content_type))
-    partial = not fetch.complete
+def _save_plain(run: Run, body: BodySink, chosen: str, err: TextIO) -> int:
+    folder, name = resolve_destination(chosen, run.default_name())
+    partial = not run.complete
     try:
         if isinstance(body, PendingFile):
             saved = body.keep(name, partial=partial)
@@ -199,13 +190,8 @@ def _save_plain(fetch: Fetch, body: BodySink, chosen: str, err: TextIO) -> int:
     except SaveError as exc:
         err.write(f"sockview: {exc}\n")
         return 1
-    err.write(_saved_message(saved) + "\n")
+    err.write(f"sockview: {visible(saved.describe())}\n")
     return 0
-
-
-def _saved_message(saved: Saved) -> str:
-    what = "partial body" if saved.partial else "body"
-    return f"sockview: saved the {what} ({saved.size} bytes) to {visible(str(saved.path))}"
 
 
 def _save_log(fetch: Fetch, chosen: str, err: TextIO) -> int:

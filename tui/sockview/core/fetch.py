@@ -1,6 +1,6 @@
-"""The recv loop: one GET over a raw socket, every recv() recorded.
+"""The recv loop: one GET over a raw socket, every recv() recorded in a `Run`.
 
-Threading: `Fetch.run` blocks and belongs to one worker thread. `Fetch.cancel` and the
+Threading: `Fetch.perform` blocks and belongs to one worker thread. `Fetch.cancel` and the
 `DelaySwitch` may be used from any other thread while it runs. The listener is called on
 the worker thread, except for `ChunksReceived` of rows that arrived just before the
 server went quiet: the watchdog reports those (the loop is then blocked in recv). Calls
@@ -51,6 +51,7 @@ from sockview.core.events import (
 from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle, build_request
+from sockview.core.run import DelayChange, FetchState, Run
 from sockview.core.url import Target
 
 DEFAULT_BUFSIZE = 5120
@@ -104,6 +105,11 @@ class DelaySwitch:
         self.enabled = not self.enabled
         return self.enabled
 
+    def allowance(self, quiet: float) -> float:
+        """`quiet` seconds of silence, plus our own pause when the delay is on: how long
+        the server may say nothing before the silence is its own."""
+        return quiet + (self.seconds if self.enabled else 0.0)
+
     def pause(self, stop: threading.Event) -> bool:
         """Wait out the delay after a recv; True if `stop` was set meanwhile.
 
@@ -125,7 +131,8 @@ def _peer_name(host: str, port: int) -> str:
 
 
 class Fetch:
-    """One GET of `target`. Build it, then call `run` on the thread that should block."""
+    """One GET of `target`, filling `self.run`. Build it, then call `run` on the thread
+    that should block. `log`, `body`, `head`, `result` and `request` are the run's."""
 
     def __init__(
         self,
@@ -140,12 +147,15 @@ class Fetch:
         self.options = options or FetchOptions()
         self.delay = delay or DelaySwitch()
         self.listener: Listener = listener or (lambda event: None)
-        self.body: BodySink = body if body is not None else SpooledBody()
-        self.log = RecvLog()
-        self.request = build_request(target, self.options.style)
-        self.head: HeadersComplete | None = None
-        self.result: Finished | Failed | None = None
         self.peer = _peer_name(target.host, target.port)
+        self.run = Run(
+            target=target,
+            bufsize=self.options.bufsize,
+            style=self.options.style,
+            request=build_request(target, self.options.style),
+            peer=self.peer,
+            body=body if body is not None else SpooledBody(),
+        )
         self._stop = threading.Event()
         self._abort_reason: str | None = None
         self._cancelled = False
@@ -157,9 +167,39 @@ class Fetch:
         self._started = 0.0
 
     @property
+    def log(self) -> RecvLog:
+        return self.run.log
+
+    @property
+    def body(self) -> BodySink:
+        return self.run.body
+
+    @property
+    def head(self) -> HeadersComplete | None:
+        return self.run.head
+
+    @property
+    def result(self) -> Finished | Failed | None:
+        return self.run.result
+
+    @property
+    def request(self) -> bytes:
+        return self.run.request
+
+    @property
     def complete(self) -> bool:
         """True when the whole response arrived; a partial body must be saved as partial."""
-        return isinstance(self.result, Finished)
+        return self.run.complete
+
+    @property
+    def stopping(self) -> bool:
+        """True once the fetch was told to stop, or has ended."""
+        return self._stop.is_set()
+
+    @property
+    def current_socket(self) -> socket.socket | None:
+        """The socket while one is open (connecting included); for tests that wait on it."""
+        return self._sock
 
     # -- control from other threads -------------------------------------------------
 
@@ -182,20 +222,23 @@ class Fetch:
 
     # -- the fetch ------------------------------------------------------------------
 
-    def run(self, connected: socket.socket | None = None) -> Finished | Failed:
+    def perform(self, connected: socket.socket | None = None) -> Finished | Failed:
         """Connect, send, receive until the response is complete; never raises for I/O.
 
         `connected` skips the connect: a socket already connected to the server (the tests
         pass one end of a socket pair, to choose exactly what each recv returns).
         """
         self._started = time.monotonic()
+        run = self.run
+        run.state = FetchState.CONNECTING
+        self._note_delay()
         try:
             result = self._run(connected)
         except (ProtocolFailure, StoreFailure) as exc:
             result = self._failed(str(exc))
         finally:
             self._close()
-        self.result = result
+        run.finish(result)
         self._emit_chunks()
         self.listener(result)
         return result
@@ -215,12 +258,11 @@ class Fetch:
                     return self._failed(self._abort_reason or "cancelled")
                 return self._failed(describe_send_error(exc, self.peer))
             self.listener(RequestSent(self.request))
-            parser = ResponseParser(
+            parser: ResponseParser = ResponseParser(
                 self.target.authority,
                 self.body,
                 on_interim=self._on_interim,
-                on_head=self._on_head,
-                head_index=lambda: len(self.log) - 1,
+                on_head=lambda head: self._on_head(head, parser.head_bytes),
                 max_header=options.max_header,
             )
             return self._receive(sock, parser)
@@ -263,7 +305,7 @@ class Fetch:
             return self._failed(describe(exc, target.host, self.peer, timeout, limit))
         sock.settimeout(None)
         self._t0 = options.clock()
-        self.listener(Connected(peer=self.peer, tls_version=tls_version))
+        self._connected(sock, tls_version)
         return sock
 
     def _adopt(self, sock: socket.socket) -> socket.socket:
@@ -271,8 +313,18 @@ class Fetch:
         with self._lock:
             self._sock = sock
         self._t0 = self.options.clock()
-        self.listener(Connected(peer=self.peer))
+        self._connected(sock, None)
         return sock
+
+    def _connected(self, sock: socket.socket, tls_version: str | None) -> None:
+        run = self.run
+        with contextlib.suppress(OSError):
+            local = sock.getsockname()
+            if isinstance(local, tuple):  # not for the tests' Unix socket pairs
+                run.local = _peer_name(str(local[0]), int(local[1]))
+        run.tls_version = tls_version
+        run.state = FetchState.RECEIVING
+        self.listener(Connected(peer=self.peer, tls_version=tls_version))
 
     def _resolve(self, give_up: float) -> list[tuple[int, int, int, str, tuple[str, int]]]:
         """The addresses of the target, looked up within the connect budget.
@@ -396,6 +448,7 @@ class Fetch:
         clock = self.options.clock
         t0 = self._t0
         delay = self.delay
+        delay_seen = self.run.delays[-1].enabled
         stop = self._stop
         interval = int(self.options.emit_interval * 1e9)
         next_emit = 0
@@ -423,6 +476,8 @@ class Fetch:
                     if now >= next_emit:
                         self._emit_chunks()
                         next_emit = now + interval
+                    if delay.enabled is not delay_seen:
+                        delay_seen = self._note_delay()
                     if not complete and delay.enabled and delay.pause(stop):
                         break
                     continue
@@ -461,6 +516,8 @@ class Fetch:
                 if now >= next_emit:
                     self._emit_chunks()
                     next_emit = now + interval
+                if delay.enabled is not delay_seen:
+                    delay_seen = self._note_delay()
                 if not complete and delay.enabled and delay.pause(stop):
                     break
         except OSError as exc:
@@ -500,9 +557,7 @@ class Fetch:
     # -- events ---------------------------------------------------------------------
 
     def _elapsed(self) -> float:
-        if not self.log.times_ns:
-            return 0.0
-        return self.log.times_ns[-1] / 1e9
+        return self.run.elapsed
 
     def _failed(self, reason: str) -> Failed:
         return Failed(
@@ -525,12 +580,26 @@ class Fetch:
                 self._emitted = stop
                 self.listener(event)
 
+    def _note_delay(self) -> bool:
+        """Record the delay as it stands, from the next recv on; returns whether it is on.
+
+        The loop calls this when it sees the switch flipped, at most once per batch of
+        recvs, so a change is dated to the recv at which the loop acted on it.
+        """
+        delay, delays = self.delay, self.run.delays
+        enabled, seconds = delay.enabled, delay.seconds
+        if not delays or delays[-1].enabled != enabled or delays[-1].seconds != seconds:
+            delays.append(DelayChange(len(self.run.log.sizes), enabled, seconds))
+        return enabled
+
     def _on_interim(self, event: InterimResponse) -> None:
+        self.run.interims.append(event)
         self._emit_chunks()
         self.listener(event)
 
-    def _on_head(self, event: HeadersComplete) -> None:
-        self.head = event
+    def _on_head(self, event: HeadersComplete, raw: bytes) -> None:
+        self.run.head_bytes = raw
+        self.run.head = event
         self._emit_chunks()
         self.listener(event)
 

@@ -56,7 +56,6 @@ class ResponseParser:
         sink: BodySink,
         on_interim: Callable[[InterimResponse], None],
         on_head: Callable[[HeadersComplete], None],
-        head_index: Callable[[], int],
         max_header: int = MAX_HEADER,
     ) -> None:
         self.max_header = max_header
@@ -72,10 +71,13 @@ class ResponseParser:
         self._sink = sink
         self._on_interim = on_interim
         self._on_head = on_head
-        self._head_index = head_index
+        self._feeds = 0
+        """Calls of `feed` before the body is counted: one per recv, so the last one's
+        index is the recv in which the head ended."""
         # Raw bytes of the head being received; `_raw_base` is the stream offset of [0].
         self._raw = bytearray()
         self._raw_base = 0
+        self._head_bytes = bytearray()
         self.head: HeadersComplete | None = None
         self.body_bytes = 0
         self.done = False
@@ -84,6 +86,11 @@ class ResponseParser:
         `skip_to`) then takes the bytes, and `body_end` says where the body ends."""
         self._left: int | None = None
         """Body bytes still due by Content-Length while counting; None until the close."""
+
+    @property
+    def head_bytes(self) -> bytes:
+        """The raw bytes of every head so far (interims included), blank lines and all."""
+        return bytes(self._head_bytes)
 
     @property
     def body_end(self) -> int | None:
@@ -100,6 +107,7 @@ class ResponseParser:
         """
         if self.counting:
             return self.take_body(data)
+        self._feeds += 1
         if self.head is None:
             self._raw += data
             self._check_start()
@@ -225,6 +233,7 @@ class ResponseParser:
         text = _latin1(self._raw[:end])
         header_length = self._raw_base + end
         body_offset = self._raw_base + match.end()
+        self._head_bytes += self._raw[: match.end()]
         del self._raw[: match.end()]
         self._raw_base = body_offset
         return text, header_length, body_offset
@@ -269,7 +278,7 @@ class ResponseParser:
             head_text=text,
             header_length=header_length,
             body_offset=body_offset,
-            head_index=self._head_index(),
+            head_index=self._feeds - 1,
             framing=framing,
             content_length=content_length,
         )

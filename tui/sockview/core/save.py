@@ -46,6 +46,14 @@ class Saved:
     size: int
     partial: bool
 
+    def describe(self, thousands: bool = False) -> str:
+        """`saved the partial body (300 bytes) to PATH`; the path is shown as it is, so
+        a view that shows it must escape it (`text.visible`)."""
+        what = "partial body" if self.partial else "body"
+        size = f"{self.size:,}" if thousands else str(self.size)
+        unit = "byte" if self.size == 1 else "bytes"
+        return f"saved the {what} ({size} {unit}) to {self.path}"
+
 
 def safe_name(raw: str, fallback: str = "download") -> str:
     """One plain file name from untrusted text; never a path, never empty."""

@@ -1,17 +1,17 @@
 """The sockview app: URL input, live recv table, header panel, sparkline and status line.
 
-Threads: `Fetch.run` blocks on a Textual thread worker; its listener only posts
-`FetchUpdate` messages, tagged with the fetch's number so that whatever a cancelled
-fetch still says is dropped. The UI never draws per message: the messages only record
-how many rows exist, and a timer redraws the table, sparkline and status line at most
-`REFRESH_RATE` times a second (less often on a fast link, see `draw_interval`), reading
-the rows straight from the fetch's `RecvLog`. That keeps the UI thread, which shares the
-GIL with the recv loop, nearly idle however fast the link is.
+Threads: `Fetch.perform` blocks on a Textual thread worker, filling the fetch's `Run`;
+its listener only posts `FetchUpdate` messages, tagged with the fetch's number so that
+whatever a cancelled fetch still says is dropped. The UI never draws per message: the
+messages only record how many rows exist, and a timer redraws the table, sparkline and
+status line at most `REFRESH_RATE` times a second (less often on a fast link, see
+`draw_interval`), reading the rows and every figure straight from the `Run`. That keeps
+the UI thread, which shares the GIL with the recv loop, nearly idle however fast the
+link is.
 """
 
 from __future__ import annotations
 
-import bisect
 import gc
 import time
 from dataclasses import replace
@@ -33,14 +33,14 @@ from sockview.core.events import (
     Connected,
     Failed,
     Finished,
-    Framing,
     HeadersComplete,
     InterimResponse,
     RequestSent,
 )
 from sockview.core.fetch import Fetch
+from sockview.core.run import RATE_WINDOW_NS, FetchState, Run
 from sockview.core.sample_image import sample_png
-from sockview.core.save import SaveError, default_name, resolve_destination, save_file
+from sockview.core.save import SaveError, resolve_destination, save_file
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
 from sockview.settings import Settings
@@ -73,9 +73,8 @@ def draw_interval(rows_per_second: float) -> float:
     return min(1.0, max(1 / REFRESH_RATE, rows_per_second / ROWS_PER_SECOND_FOR_ONE_DRAW))
 
 
-RATE_WINDOW_NS = 1_000_000_000
-"""The rate shown while receiving is measured over the last second of recvs."""
-RUNNING = ("connecting", "receiving")
+MAX_RUNS = 20
+"""Runs of this session that the app keeps (for the runs list and compare)."""
 QUIET_AFTER = 2.0
 """Seconds without data (beyond our own delay) before the status line says so."""
 
@@ -126,8 +125,8 @@ class SockviewApp(App[int]):
         ),
     ]
 
-    fetch_state: reactive[str] = reactive("idle")
-    """idle, connecting, receiving, done or failed."""
+    fetch_state: reactive[FetchState] = reactive(FetchState.IDLE)
+    """The current run's state, as the app last showed it."""
 
     def __init__(self, settings: Settings, demo: DemoServer | None = None) -> None:
         super().__init__()
@@ -138,19 +137,20 @@ class SockviewApp(App[int]):
         self.target: Target | None = settings.target
         self.fetch: Fetch | None = None
         """The current fetch: the one whose messages are shown."""
+        self.runs: list[Run] = []
+        """This session's runs, oldest first (at most `MAX_RUNS`)."""
         self.fetch_id = 0
         self._retired: dict[int, Fetch] = {}
         """Fetches replaced while still running; their bodies close when they end."""
-        self._rows = 0
-        self._total = 0
-        self._body_bytes = 0
+        self.rows = 0
+        """Recvs of the current run that the app knows of (and has shown, or will)."""
+        self._body_stored = 0
+        """The body store's size at the last row message (the store may be mid-write)."""
         self.quiet_after = QUIET_AFTER
         self._rows_seen = -1
         self._data_at = 0.0
         """When the UI last saw a new row (monotonic seconds)."""
         self._shown_rows = -1
-        self._reason: str | None = None
-        self._head: HeadersComplete | None = None
         self._last_status: FetchStatus | None = None
         self._ticker: Timer | None = None
         self._drawn_at = 0.0
@@ -209,15 +209,14 @@ class SockviewApp(App[int]):
         fetch.listener = lambda event: self.post_message(FetchUpdate(fetch_id, event))
         self.fetch = fetch
         self.target = target
-        self._rows = self._total = self._body_bytes = 0
+        self._keep(fetch.run)
+        self.rows = self._body_stored = 0
         self._rows_seen = -1
         self._shown_rows = -1
-        self._reason = None
-        self._head = None
         self.query_one(RecvTable).show_log(fetch.log, self.options.bufsize)
         self.query_one(ChunkSparkline).show_log(fetch.log, self.options.bufsize)
         self.query_one(HeaderPanel).reset()
-        self.fetch_state = "connecting"
+        self.fetch_state = FetchState.CONNECTING
         self._show_status()
         self.query_one(RecvTable).focus()
         if self._ticker is not None:
@@ -227,6 +226,21 @@ class SockviewApp(App[int]):
         # share the GIL with them. (The demo server, in this process, shares it too.)
         self._launch = self.set_timer(START_DELAY, lambda: self._launch_fetch(fetch, fetch_id))
 
+    @property
+    def replaced_running(self) -> int:
+        """Fetches replaced by a newer one that have not ended yet."""
+        return len(self._retired)
+
+    @property
+    def current_run(self) -> Run | None:
+        """The run on screen."""
+        return self.fetch.run if self.fetch is not None else None
+
+    def _keep(self, run: Run) -> None:
+        """Add `run` to this session's runs; the oldest beyond `MAX_RUNS` are let go."""
+        self.runs.append(run)
+        del self.runs[:-MAX_RUNS]
+
     def _launch_fetch(self, fetch: Fetch, fetch_id: int) -> None:
         self._launch = None
         self._run_fetch(fetch, fetch_id)
@@ -234,7 +248,7 @@ class SockviewApp(App[int]):
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
     def _run_fetch(self, fetch: Fetch, fetch_id: int) -> None:
         try:
-            fetch.run()
+            fetch.perform()
         except Exception as exc:  # a bug in the core must not leave the UI "receiving"
             fetch.cancel()
             failure = Failed(
@@ -275,17 +289,15 @@ class SockviewApp(App[int]):
             return
         if isinstance(event, ChunksReceived):
             # The timer may have read further already (see `_refresh_view`): never go back.
-            self._rows = max(self._rows, event.stop)
-            self._total = max(self._total, event.total)
-            self._body_bytes = max(self._body_bytes, event.body_bytes)
+            self.rows = max(self.rows, event.stop)
+            self._body_stored = max(self._body_stored, event.body_bytes)
         elif isinstance(event, Connected):
-            self.fetch_state = "receiving"
+            self.fetch_state = FetchState.RECEIVING
         elif isinstance(event, RequestSent):
             self.query_one(HeaderPanel).show_request(event.data)
         elif isinstance(event, InterimResponse):
             self.query_one(HeaderPanel).show_interim(event)
         elif isinstance(event, HeadersComplete):
-            self._head = event
             self.query_one(HeaderPanel).show_head(event)
             table = self.query_one(RecvTable)
             table.mark_head(event.head_index, event.header_length)
@@ -295,18 +307,16 @@ class SockviewApp(App[int]):
             self._end(event)
 
     def _end(self, result: Finished | Failed) -> None:
-        self._rows = result.recv_count
-        self._total = result.total
-        self._body_bytes = result.body_bytes
+        self.rows = result.recv_count
+        self._body_stored = result.body_bytes
         if isinstance(result, Failed):
-            self._reason = result.reason
-            self.fetch_state = "failed"
             if not result.cancelled:
                 self.notify(
                     visible(result.reason), title="Fetch failed", severity="error", markup=False
                 )
+            self.fetch_state = FetchState.CANCELLED if result.cancelled else FetchState.FAILED
         else:
-            self.fetch_state = "done"
+            self.fetch_state = FetchState.DONE
         self._refresh_view()
         if self._ticker is not None:
             self._ticker.pause()
@@ -315,18 +325,15 @@ class SockviewApp(App[int]):
         """Bring the table, sparkline and status line up to the rows known now."""
         if self._quitting:
             return
-        fetch = self.fetch
-        if fetch is not None and self.fetch_state in RUNNING:
+        run = self.current_run
+        if run is not None and self.fetch_state.running:
             # ChunksReceived comes at most once per emit interval (or from the fetch's
             # watchdog, once the server has been quiet for a moment): read further now.
             # The loop appends `sizes` last, so every row below its length is complete.
-            committed = len(fetch.log.sizes)
-            if committed > self._rows:
-                self._rows = committed
-                self._total = fetch.log.totals[committed - 1]
-        rows = self._rows
+            self.rows = max(self.rows, len(run.log.sizes))
+        rows = self.rows
         now = time.monotonic()
-        if self.fetch_state in RUNNING and rows > self._shown_rows >= 0:
+        if self.fetch_state.running and rows > self._shown_rows >= 0:
             since = now - self._drawn_at
             if since < draw_interval((rows - self._shown_rows) / max(since, 1e-3)):
                 return
@@ -337,54 +344,35 @@ class SockviewApp(App[int]):
             self.query_one(ChunkSparkline).set_row_count(rows)
         self._show_status()
 
-    def _rate(self) -> float | None:
-        """Bytes a second: over the whole fetch once it ended, else over the last second."""
-        fetch, rows = self.fetch, self._rows
-        if fetch is None or rows < 2:
-            return None
-        times, totals = fetch.log.times_ns, fetch.log.totals
-        last = rows - 1
-        if self.fetch_state in RUNNING:
-            first = bisect.bisect_left(times, times[last] - RATE_WINDOW_NS, 0, last)
-            first = max(1, min(first, last - 1))
-            span = times[last] - times[first - 1]
-            count = totals[last] - totals[first - 1]
-        else:
-            span, count = times[last], totals[last]
-        return count * 1e9 / span if span > 0 else None
-
     def _quiet_seconds(self) -> int | None:
         """Whole seconds since the last new row, once that is more than `quiet_after`
         beyond our own delay; None while data flows (or before the first row)."""
         now = time.monotonic()
-        if self._rows != self._rows_seen:
-            self._rows_seen, self._data_at = self._rows, now
+        if self.rows != self._rows_seen:
+            self._rows_seen, self._data_at = self.rows, now
             return None
-        if self.fetch_state != "receiving" or not self._rows:
+        if self.fetch_state != FetchState.RECEIVING or not self.rows:
             return None
         quiet = now - self._data_at
-        allowance = self.quiet_after + (self.delay.seconds if self.delay.enabled else 0)
-        return int(quiet) if quiet >= allowance else None
+        return int(quiet) if quiet >= self.delay.allowance(self.quiet_after) else None
 
     def _show_status(self) -> None:
-        head = self._head
-        body_bytes = self._body_bytes
-        if head is not None and head.framing is Framing.CONTENT_LENGTH:
-            # Exact from the raw count, and not held back by the parser's batching.
-            body_bytes = max(body_bytes, self._total - head.body_offset)
-            body_bytes = min(body_bytes, head.content_length or 0)
+        run, rows = self.current_run, self.rows
+        head = run.head if run is not None else None
         status = FetchStatus(
             state=self.fetch_state,
-            total=self._total,
-            recvs=self._rows,
-            body_bytes=body_bytes,
+            total=run.log.totals[rows - 1] if run is not None and rows else 0,
+            recvs=rows,
+            body_bytes=run.body_bytes(rows, self._body_stored) if run is not None else 0,
             content_length=head.content_length if head is not None else None,
-            rate=self._rate(),
+            rate=run.rate(rows, RATE_WINDOW_NS if self.fetch_state.running else None)
+            if run is not None
+            else None,
             quiet=self._quiet_seconds(),
             delay_on=self.delay.enabled,
             delay_seconds=self.delay.seconds,
             bufsize=self.options.bufsize,
-            reason=self._reason,
+            reason=run.reason if run is not None else None,
         )
         if status != self._last_status:
             self._last_status = status
@@ -405,26 +393,18 @@ class SockviewApp(App[int]):
 
     # -- saving -------------------------------------------------------------------------
 
-    def _default_name(self) -> str:
-        fetch, head = self.fetch, self._head
-        assert fetch is not None
-        content_type = None
-        if head is not None:
-            content_type = next((v for n, v in head.headers if n.lower() == "content-type"), None)
-        return default_name(fetch.target, content_type)
-
     def save_to(self, chosen: str | None) -> None:
         """Save the body so far: to `chosen` (a file or folder), or by default to -o or cwd."""
         fetch = self.fetch
-        if fetch is None or self._head is None:
+        if fetch is None or fetch.run.head is None:
             self.notify("Nothing to save yet: no response header has arrived.", markup=False)
             return
         try:
-            folder, name = resolve_destination(chosen, self._default_name())
+            folder, name = resolve_destination(chosen, fetch.run.default_name())
         except OSError as exc:
             self.notify(f"Cannot save there: {exc}", severity="error", markup=False)
             return
-        self._save_body(fetch, folder, name, partial=self.fetch_state != "done")
+        self._save_body(fetch, folder, name, partial=self.fetch_state != FetchState.DONE)
 
     @work(thread=True, group="save", exit_on_error=False)
     def _save_body(self, fetch: Fetch, folder: Path, name: str, partial: bool) -> None:
@@ -452,34 +432,34 @@ class SockviewApp(App[int]):
                 markup=False,
             )
             return
-        what = "partial body" if saved.partial else "body"
-        self.notify(
-            f"Saved the {what} ({saved.size:,} bytes) to {visible(str(saved.path))}",
-            title="Saved",
-            markup=False,
-        )
+        described = visible(saved.describe(thousands=True))
+        self.notify(described[0].upper() + described[1:], title="Saved", markup=False)
 
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        running = self.fetch_state in RUNNING
+        running = self.fetch_state.running
         if action == "cancel":
             return True if running else None
         if action in ("save", "save_as"):
             # Live for the whole fetch, not from the header on: the footer would rebuild
             # itself mid-fetch. Before the header, the key says there is nothing yet.
-            return True if running or self._head is not None else None
+            return (
+                True
+                if running or (self.current_run is not None and self.current_run.head)
+                else None
+            )
         if action == "refetch":
             return True if self.target is not None else None
         if action == "toggle_request":
             return True if self.fetch is not None else None
         return True
 
-    def watch_fetch_state(self, old: str, new: str) -> None:
+    def watch_fetch_state(self, old: FetchState, new: FetchState) -> None:
         self._show_status()
         # Only a start or an end changes which keys apply (connecting -> receiving does
         # not): the footer rebuilds itself on every refresh, which a fast fetch feels.
-        if (old in RUNNING) != (new in RUNNING):
+        if old.running != new.running:
             self.refresh_bindings()
 
     def action_toggle_delay(self) -> None:
@@ -497,11 +477,16 @@ class SockviewApp(App[int]):
         self.save_to(self.settings.output)
 
     def action_save_as(self) -> None:
-        if self.fetch is None or self._head is None:
+        run = self.current_run
+        if run is None or run.head is None:
             self.save_to(None)  # says why there is nothing to save
             return
-        suggestion = self.settings.output or str(Path.cwd() / self._default_name())
-        note = "" if self.fetch_state == "done" else "the body is incomplete: saved as partial"
+        suggestion = self.settings.output or str(Path.cwd() / run.default_name())
+        note = (
+            ""
+            if self.fetch_state == FetchState.DONE
+            else "the body is incomplete: saved as partial"
+        )
 
         def chosen(path: str | None) -> None:
             if path:
@@ -510,7 +495,7 @@ class SockviewApp(App[int]):
         self.push_screen(SaveDialog(suggestion, note), chosen)
 
     def action_cancel(self) -> None:
-        if self.fetch is not None and self.fetch_state in RUNNING:
+        if self.fetch is not None and self.fetch_state.running:
             self.fetch.cancel()
 
     def action_refetch(self) -> None:
@@ -528,11 +513,12 @@ class SockviewApp(App[int]):
         self.query_one(RecvTable).focus()
 
     def action_quit_app(self) -> None:
-        self._stop_fetches()
+        self.stop_fetches()
         self.exit(0)
 
-    def _stop_fetches(self) -> None:
-        # From here on the widgets may be going: what the fetches still say is dropped.
+    def stop_fetches(self) -> None:
+        """Cancel every fetch; from here on what they still say is dropped."""
+        # The widgets may be going.
         self._quitting = True
         for fetch in [self.fetch, *self._retired.values()]:
             if fetch is not None:
@@ -540,7 +526,7 @@ class SockviewApp(App[int]):
 
     def on_unmount(self) -> None:
         # Ctrl+Q and Ctrl+C end the app too: never leave a recv loop running behind it.
-        self._stop_fetches()
+        self.stop_fetches()
 
 
 def create_app(settings: Settings, demo: DemoServer | None = None) -> SockviewApp:

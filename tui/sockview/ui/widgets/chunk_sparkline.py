@@ -48,14 +48,14 @@ class ChunkSparkline(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._recv_log: RecvLog | None = None
+        self.recv_log: RecvLog | None = None
         self._rows = 0
         self._bufsize = 1
         self._columns_key: tuple[int, int, int] | None = None
         self._columns_cache: list[tuple[int, bool]] = []
 
     def show_log(self, log: RecvLog | None, bufsize: int) -> None:
-        self._recv_log = log
+        self.recv_log = log
         self._rows = 0
         self._columns_key = None
         self._bufsize = max(1, bufsize)
@@ -74,8 +74,8 @@ class ChunkSparkline(Widget):
         """(height in eighths of a cell, filled the buffer) per column; cached per frame."""
         key = (self._rows, width, height)
         if key != self._columns_key:
-            assert self._recv_log is not None
-            sizes = self._recv_log.sizes[max(0, self._rows - width) : self._rows]
+            assert self.recv_log is not None
+            sizes = self.recv_log.sizes[max(0, self._rows - width) : self._rows]
             scale, bufsize = height * 8, self._bufsize
             self._columns_cache = [
                 (min(scale, max(1, round(size * scale / bufsize))), size >= bufsize)
@@ -87,7 +87,7 @@ class ChunkSparkline(Widget):
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         base = self.rich_style
-        if self._recv_log is None or not self._rows or not width:
+        if self.recv_log is None or not self._rows or not width:
             return Strip.blank(width, base)
         columns = self._columns(width, height)
         styles = {

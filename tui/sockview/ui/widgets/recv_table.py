@@ -142,7 +142,7 @@ class RecvTable(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._recv_log: RecvLog | None = None
+        self.recv_log: RecvLog | None = None
         self._rows = 0
         self._head_index = -1
         self._header_length = 0
@@ -166,7 +166,7 @@ class RecvTable(ScrollView, can_focus=True):
 
     def show_log(self, log: RecvLog | None, bufsize: int = 0) -> None:
         """Show a new fetch's log (empty so far) and follow it."""
-        self._recv_log = log
+        self.recv_log = log
         self._rows = 0
         self._head_index = -1
         self._size_width = max(len("size"), len(str(bufsize)))
@@ -203,7 +203,7 @@ class RecvTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _update_virtual_size(self) -> None:
-        log, rows = self._recv_log, self._rows
+        log, rows = self.recv_log, self._rows
         # Room from the start for a fetch of some size: each new width costs a layout of
         # the whole screen, and a fast fetch would otherwise pay for one per new digit.
         widths = (MIN_INDEX_WIDTH, MIN_TIME_WIDTH, self._size_width, self._total_width)
@@ -368,7 +368,7 @@ class RecvTable(ScrollView, can_focus=True):
         return style
 
     def _format_row(self, index: int) -> str:
-        log = self._recv_log
+        log = self.recv_log
         assert log is not None
         w_index, w_time, w_size, w_total = self._widths
         return (
@@ -394,7 +394,7 @@ class RecvTable(ScrollView, can_focus=True):
             return strip.crop_extend(scroll_x, scroll_x + width, style)
         index = scroll_y + y - 1
         base = self._style("base")
-        if index >= self._rows or self._recv_log is None:
+        if index >= self._rows or self.recv_log is None:
             return Strip.blank(width, base)
         text = self._format_row(index)
         is_head = index == self._head_index

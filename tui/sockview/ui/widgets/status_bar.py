@@ -15,6 +15,7 @@ STATE_MARKS = {
     "receiving": ("●", "bold yellow"),
     "done": ("✔", "bold green"),
     "failed": ("✖", "bold red"),
+    "cancelled": ("■", "bold blue"),
 }
 
 
@@ -23,7 +24,7 @@ class FetchStatus:
     """What the status line shows; the app builds one per refresh."""
 
     state: str
-    """idle, connecting, receiving, done or failed."""
+    """idle, connecting, receiving, done, failed or cancelled."""
     total: int = 0
     """Raw bytes received, header included."""
     recvs: int = 0

@@ -1,0 +1,187 @@
+"""Run: everything one fetch observed, and the figures derived from it.
+
+A `Fetch` fills a `Run` as it goes; a run file (`runfile.py`) fills one from disk; the
+views (plain mode, the app's widgets, replay, compare) only read one. The run is a plain
+value: no socket, no thread, no widget. While a fetch is filling it, readers on other
+threads may read any recv below `len(run.log.sizes)` (the arrays only grow) and the
+fields the fetch has set so far.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sockview.core.body import BodySink, DiscardBody
+from sockview.core.events import (
+    Failed,
+    Finished,
+    Framing,
+    HeadersComplete,
+    InterimResponse,
+)
+from sockview.core.records import RecvLog
+from sockview.core.request import RequestStyle
+from sockview.core.save import default_name
+from sockview.core.url import Target
+
+RATE_WINDOW_NS = 1_000_000_000
+"""The rate while receiving is measured over the last second of recvs."""
+
+
+class FetchState(StrEnum):
+    """Where a run stands; its values are the words the status line shows."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    RECEIVING = "receiving"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def running(self) -> bool:
+        return self in (FetchState.CONNECTING, FetchState.RECEIVING)
+
+    @property
+    def done(self) -> bool:
+        """Ended, whichever way."""
+        return self in (FetchState.DONE, FetchState.FAILED, FetchState.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class DelayChange:
+    """The delay as it stood from recv `index` on (the first change has index 0)."""
+
+    index: int
+    enabled: bool
+    seconds: float
+
+
+@dataclass(eq=False)
+class Run:
+    """One fetch: what was asked, what was sent, and every recv that came back."""
+
+    target: Target
+    bufsize: int
+    style: RequestStyle = RequestStyle.HTTP10
+    request: bytes = b""
+    """The exact request bytes, as they were sent."""
+    started_at: float = field(default_factory=time.time)
+    """Wall-clock time (seconds since the epoch) when the run began."""
+    state: FetchState = FetchState.IDLE
+    peer: str = ""
+    """The server's address as `host:port` (`[v6]:port` for IPv6)."""
+    local: str | None = None
+    """Our end of the connection, `host:port`, once connected."""
+    tls_version: str | None = None
+    interims: list[InterimResponse] = field(default_factory=list)
+    head: HeadersComplete | None = None
+    head_bytes: bytes = b""
+    """The raw bytes of the response head, interim responses included, up to and with the
+    blank line: `len(head_bytes) == head.body_offset`."""
+    log: RecvLog = field(default_factory=RecvLog)
+    delays: list[DelayChange] = field(default_factory=list)
+    """Each change of the delay, with the recv index from which it held."""
+    result: Finished | Failed | None = None
+    body: BodySink = field(default_factory=DiscardBody)
+    recorded_from: str | None = None
+    """For a run read from a file: that file's path; None for a live run."""
+
+    # -- the result ------------------------------------------------------------------
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole response arrived; a partial body must be saved as partial."""
+        return isinstance(self.result, Finished)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run failed or was cancelled; None otherwise."""
+        return self.result.reason if isinstance(self.result, Failed) else None
+
+    def finish(self, result: Finished | Failed) -> None:
+        self.result = result
+        if isinstance(result, Finished):
+            self.state = FetchState.DONE
+        elif result.cancelled:
+            self.state = FetchState.CANCELLED
+        else:
+            self.state = FetchState.FAILED
+
+    # -- figures ---------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Raw bytes received, header included."""
+        return self.log.total
+
+    @property
+    def header_length(self) -> int | None:
+        """The book's figure: the offset of the blank line that ends the header."""
+        return self.head.header_length if self.head is not None else None
+
+    @property
+    def content_type(self) -> str | None:
+        if self.head is None:
+            return None
+        return next((v for n, v in self.head.headers if n.lower() == "content-type"), None)
+
+    @property
+    def status_text(self) -> str | None:
+        """`200 OK`, `404 Not Found`: the final status and reason."""
+        if self.head is None:
+            return None
+        return f"{self.head.status} {self.head.reason}".rstrip()
+
+    def body_bytes(self, rows: int | None = None, stored: int | None = None) -> int:
+        """Body bytes received within the first `rows` recvs (all by default).
+
+        For a Content-Length body this is exact from the raw count, which the loop's
+        batching does not hold back; otherwise it is what the body store holds
+        (`stored`, or the store's size now).
+        """
+        stored = self.body.size if stored is None else stored
+        head = self.head
+        if head is not None and head.framing is Framing.CONTENT_LENGTH:
+            total = self.log.totals[rows - 1] if rows else 0
+            if rows is None:
+                total = self.log.total
+            raw = max(stored, total - head.body_offset)
+            return min(raw, head.content_length or 0)
+        return stored
+
+    def rate(self, rows: int | None = None, window_ns: int | None = RATE_WINDOW_NS) -> float | None:
+        """Bytes a second over the first `rows` recvs; over their last `window_ns` only,
+        if given (the live rate), else over the whole run. None with fewer than 2 recvs."""
+        rows = len(self.log.sizes) if rows is None else rows
+        if rows < 2:
+            return None
+        times, totals = self.log.times_ns, self.log.totals
+        last = rows - 1
+        if window_ns is not None:
+            first = bisect.bisect_left(times, times[last] - window_ns, 0, last)
+            first = max(1, min(first, last - 1))
+            span = times[last] - times[first - 1]
+            count = totals[last] - totals[first - 1]
+        else:
+            span, count = times[last], totals[last]
+        return count * 1e9 / span if span > 0 else None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the connect to the last recv."""
+        return self.log.times_ns[-1] / 1e9 if len(self.log.times_ns) else 0.0
+
+    def delay_at(self, index: int) -> DelayChange | None:
+        """The delay that held at recv `index`."""
+        position = bisect.bisect_right([d.index for d in self.delays], index)
+        return self.delays[position - 1] if position else None
+
+    # -- saving ----------------------------------------------------------------------
+
+    def default_name(self) -> str:
+        """The file name for the body: from the URL, made safe."""
+        return default_name(self.target, self.content_type)

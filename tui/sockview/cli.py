@@ -7,9 +7,11 @@ import contextlib
 import io
 import ssl
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from sockview import __version__
+from sockview.core.compare import figures, table
 from sockview.core.demo import DemoServer
 from sockview.core.fetch import (
     DEFAULT_BUFSIZE,
@@ -20,7 +22,11 @@ from sockview.core.fetch import (
     FetchOptions,
 )
 from sockview.core.parse import MAX_HEADER
+from sockview.core.replay import Replay
 from sockview.core.request import RequestStyle
+from sockview.core.run import Run
+from sockview.core.runfile import RunFileError, read_run
+from sockview.core.text import visible
 from sockview.core.url import UrlError, parse_url
 from sockview.plain import INTERRUPTED, run_plain
 from sockview.settings import Settings
@@ -146,6 +152,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=MAX_HEADER,
         help=f"largest response header accepted (default {MAX_HEADER})",
     )
+    runs = parser.add_argument_group("runs: keep, replay and compare fetches")
+    runs.add_argument(
+        "--record",
+        metavar="PATH",
+        help="write the run (every recv, the head, the body) to a run file (never overwrites)",
+    )
+    runs.add_argument(
+        "--record-without-body",
+        action="store_true",
+        help="leave the body out of run files (a 1 GB download need not weigh 1 GB)",
+    )
+    runs.add_argument("--replay", metavar="RUNFILE", help="play a recorded run instead of fetching")
+    runs.add_argument(
+        "--speed",
+        metavar="X",
+        type=_number(float, 0, 64),
+        default=1.0,
+        help="replay speed (default 1, the recorded pace; 0 shows the finished run at once)",
+    )
+    runs.add_argument(
+        "--compare",
+        metavar="RUNFILE",
+        nargs="+",
+        help="compare recorded runs side by side (two or more)",
+    )
     parser.add_argument("--version", action="version", version=f"sockview {__version__}")
     return parser
 
@@ -173,7 +204,40 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     delay = DelaySwitch(
         seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)
     )
-    return Settings(target, options, delay, args.output, args.log, args.demo)
+    if args.record == "":
+        parser.error("--record needs a path")
+    if args.compare is not None and len(args.compare) < 2:
+        parser.error("--compare needs two run files or more")
+    sources = [bool(args.url), args.demo, bool(args.replay), args.compare is not None]
+    if sum(sources) > 1:
+        parser.error("give one of a URL, --demo, --replay or --compare")
+    return Settings(
+        target,
+        options,
+        delay,
+        args.output,
+        args.log,
+        args.demo,
+        record=args.record,
+        record_body=not args.record_without_body,
+        replay=args.replay,
+        speed=args.speed,
+        compare=args.compare or [],
+    )
+
+
+def _read_runs(paths: list[str]) -> list[Run]:
+    """The run files, read; exits with one line (status 1) on the first that cannot be."""
+    runs = []
+    for path in paths:
+        try:
+            runs.append(read_run(path))
+        except RunFileError as exc:
+            for run in runs:
+                run.body.close()
+            sys.stderr.write(f"sockview: {visible(str(exc))}\n")
+            raise SystemExit(1) from None
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,8 +248,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.log and not args.plain:
         parser.error("--log is for plain mode: add --plain")
     settings = settings_from(args, parser)
-    if settings.demo and settings.target is not None:
-        parser.error("give either a URL or --demo, not both")
+    if settings.compare:
+        runs = _read_runs(settings.compare)
+        if args.plain:
+            labels = [Path(path).name for path in settings.compare]
+            sys.stdout.write(
+                table([figures(r, label) for r, label in zip(runs, labels, strict=True)])
+            )
+            return 0
+        from sockview.ui.app import run_app
+
+        return run_app(settings, compare=runs)
+    if settings.replay:
+        (recorded,) = _read_runs([settings.replay])
+        replay = Replay(recorded, speed=settings.speed)
+        if args.plain:
+            return run_plain(settings, source=replay)
+        from sockview.ui.app import run_app
+
+        return run_app(settings, replay=recorded)
     server = DemoServer().start() if settings.demo else None
     try:
         if server is not None:

@@ -16,7 +16,8 @@ from typing import TextIO
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
 from sockview.core.events import ChunksReceived, Event, Failed, Finished
 from sockview.core.fetch import Fetch
-from sockview.core.run import Run
+from sockview.core.run import Run, RunSource
+from sockview.core.runfile import RunFileError, write_run
 from sockview.core.save import (
     PendingFile,
     SaveError,
@@ -40,7 +41,7 @@ class PlainPrinter:
     nothing more is written to it.
     """
 
-    def __init__(self, fetch: Fetch, out: TextIO) -> None:
+    def __init__(self, fetch: RunSource, out: TextIO) -> None:
         self.fetch = fetch
         self.run = fetch.run
         self.out = out
@@ -86,13 +87,22 @@ def _silence(stream: TextIO) -> None:
         os.close(devnull)
 
 
-def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    assert settings.target is not None
+def run_plain(
+    settings: Settings,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    source: RunSource | None = None,
+) -> int:
+    """Fetch `settings.target` (or play `source`, a replay) and print the book's lines."""
     out = out or sys.stdout
     err = err or sys.stderr
-    body = _plain_body(settings.output)
+    if source is None:
+        assert settings.target is not None
+        body = _plain_body(settings.output)
+        fetch: RunSource = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
+    else:
+        fetch, body = source, source.run.body
     try:
-        fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
         printer = PlainPrinter(fetch, out)
         fetch.listener = printer
         result = _run_interruptibly(fetch)
@@ -113,16 +123,18 @@ def run_plain(settings: Settings, out: TextIO | None = None, err: TextIO | None 
             else:
                 err.write(_summary(fetch.run, result) + "\n")
                 status = 0
-        if settings.output and fetch.head is not None:
+        if settings.output and fetch.run.head is not None:
             status = _save_plain(fetch.run, body, settings.output, err) or status
         if settings.log:
-            status = _save_log(fetch, settings.log, err) or status
+            status = _save_log(fetch.run, settings.log, err) or status
+        if settings.record and source is None:
+            status = _save_record(fetch.run, settings, err) or status
         return status
     finally:
         body.close()
 
 
-def _run_interruptibly(fetch: Fetch) -> Finished | Failed:
+def _run_interruptibly(fetch: RunSource) -> Finished | Failed:
     """Run the fetch on a worker thread; Ctrl-C (on this, the main thread) cancels it.
 
     The fetch then ends as after any cancel, with every row and body byte so far in
@@ -194,13 +206,25 @@ def _save_plain(run: Run, body: BodySink, chosen: str, err: TextIO) -> int:
     return 0
 
 
-def _save_log(fetch: Fetch, chosen: str, err: TextIO) -> int:
+def _save_log(run: Run, chosen: str, err: TextIO) -> int:
     folder, name = resolve_destination(chosen, "recv-log.csv")
-    csv = "index,time_ms,size,total\n" + fetch.log.csv_lines()
+    csv = "index,time_ms,size,total\n" + run.log.csv_lines()
     try:
         saved = save_file(lambda out: out.write(csv.encode("ascii")), folder, name)
     except SaveError as exc:
         err.write(f"sockview: {exc}\n")
         return 1
-    err.write(f"sockview: wrote {len(fetch.log)} records to {visible(str(saved.path))}\n")
+    err.write(f"sockview: wrote {len(run.log)} records to {visible(str(saved.path))}\n")
+    return 0
+
+
+def _save_record(run: Run, settings: Settings, err: TextIO) -> int:
+    """--record: the run, written to a run file."""
+    assert settings.record is not None
+    try:
+        saved = write_run(run, settings.record, with_body=settings.record_body)
+    except (SaveError, RunFileError) as exc:
+        err.write(f"sockview: {visible(str(exc))}\n")
+        return 1
+    err.write(f"sockview: recorded the run to {visible(str(saved.path))}\n")
     return 0

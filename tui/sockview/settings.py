@@ -6,7 +6,7 @@ Textual or terminal state, so that every front end (app, plain mode, tests) shar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sockview.core.fetch import DelaySwitch, FetchOptions
 from sockview.core.url import Target
@@ -22,3 +22,13 @@ class Settings:
     output: str | None
     log: str | None
     demo: bool
+    record: str | None = None
+    """Write each run to a run file here (a file or a folder): --record."""
+    record_body: bool = True
+    """Keep the body in run files (off with --record-without-body)."""
+    replay: str | None = None
+    """Play this run file instead of fetching: --replay."""
+    speed: float = 1.0
+    """Replay speed; 0 shows the finished run at once."""
+    compare: list[str] = field(default_factory=list)
+    """Run files to compare: --compare A B."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from sockview.core.body import BodySink, DiscardBody
 from sockview.core.events import (
+    Event,
     Failed,
     Finished,
     Framing,
@@ -180,8 +183,27 @@ class Run:
         position = bisect.bisect_right([d.index for d in self.delays], index)
         return self.delays[position - 1] if position else None
 
+    @property
+    def replayed(self) -> bool:
+        """True for a run read from a file (or played back from one)."""
+        return self.recorded_from is not None
+
     # -- saving ----------------------------------------------------------------------
 
     def default_name(self) -> str:
         """The file name for the body: from the URL, made safe."""
         return default_name(self.target, self.content_type)
+
+
+class RunSource(Protocol):
+    """What fills a run, live (`fetch.Fetch`) or from a file (`replay.Replay`)."""
+
+    run: Run
+    listener: Callable[[Event], None]
+
+    @property
+    def result(self) -> Finished | Failed | None: ...
+
+    def perform(self) -> Finished | Failed: ...
+
+    def cancel(self, reason: str = "cancelled") -> None: ...

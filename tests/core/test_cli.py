@@ -222,7 +222,10 @@ def test_a_404_is_a_response_not_a_failure(demo, capsys) -> None:
         (["--plain"], "plain mode needs a URL"),
         (["http://h/", "--log", "x.csv"], "--log is for plain mode"),
         (["http://h/", "--plain", "--book", "--http", "1.1"], "--book sends HTTP/1.0"),
-        (["http://h/", "--demo", "--plain"], "either a URL or --demo"),
+        (["http://h/", "--demo", "--plain"], "one of a URL, --demo, --replay or --compare"),
+        (["--replay", "a.svrun", "--demo"], "one of a URL, --demo, --replay or --compare"),
+        (["--compare", "a.svrun"], "--compare needs two run files"),
+        (["--demo", "--record", ""], "--record needs a path"),
         (
             ["http://h/", "--plain", "--bufsize", "0"],
             "argument --bufsize: must be a whole number from 1 to",

@@ -26,7 +26,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input
 
-from sockview.core.body import SpooledBody
+from sockview.core.body import DiscardBody, SpooledBody
 from sockview.core.demo import DemoServer
 from sockview.core.events import (
     ChunksReceived,
@@ -38,13 +38,17 @@ from sockview.core.events import (
     RequestSent,
 )
 from sockview.core.fetch import Fetch
-from sockview.core.run import RATE_WINDOW_NS, FetchState, Run
+from sockview.core.replay import Replay
+from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
+from sockview.core.runfile import RunFileError, write_run
 from sockview.core.sample_image import sample_png
 from sockview.core.save import SaveError, resolve_destination, save_file
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
 from sockview.settings import Settings
 from sockview.ui.messages import FetchUpdate, SaveDone
+from sockview.ui.screens.compare import CompareScreen
+from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
 from sockview.ui.widgets.key_footer import KeyFooter
@@ -114,6 +118,46 @@ class SockviewApp(App[int]):
             id="toggle-request",
         ),
         Binding("u", "focus_url", "URL", tooltip="Type another URL", id="focus-url"),
+        Binding(
+            "e",
+            "record",
+            "Record",
+            tooltip="Write this run to a run file, to replay or compare later",
+            id="record",
+        ),
+        Binding("l", "runs", "Runs", tooltip="This session's runs; compare two", id="runs"),
+        Binding(
+            "space",
+            "replay_pause",
+            "Pause",
+            tooltip="Pause or resume the replay",
+            id="replay-pause",
+        ),
+        Binding(
+            "plus,equals_sign",
+            "replay_speed(2)",
+            "Faster",
+            tooltip="Replay faster (up to x64)",
+            id="replay-faster",
+            key_display="+",
+        ),
+        Binding(
+            "minus",
+            "replay_speed(0.5)",
+            "Slower",
+            tooltip="Replay slower (down to x0.25)",
+            id="replay-slower",
+            key_display="-",
+        ),
+        Binding(
+            "end",
+            "replay_end",
+            "To the end",
+            show=False,
+            priority=True,
+            tooltip="Show the rest of the replay at once",
+            id="replay-end",
+        ),
         Binding("q", "quit_app", "Quit", tooltip="Leave sockview", id="quit"),
         Binding(
             "escape",
@@ -128,19 +172,32 @@ class SockviewApp(App[int]):
     fetch_state: reactive[FetchState] = reactive(FetchState.IDLE)
     """The current run's state, as the app last showed it."""
 
-    def __init__(self, settings: Settings, demo: DemoServer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        demo: DemoServer | None = None,
+        *,
+        replay: Run | None = None,
+        compare: list[Run] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.options = settings.options
         self.delay = settings.delay
         self.demo = demo
         self.target: Target | None = settings.target
-        self.fetch: Fetch | None = None
-        """The current fetch: the one whose messages are shown."""
+        self.fetch: RunSource | None = None
+        """The current fetch (or replay): the one whose messages are shown."""
+        self.replay: Replay | None = None
+        """The current fetch when it is a replay."""
+        self.recorded: Run | None = replay
+        """The recorded run that `r` plays again, in a replay."""
+        self.compare_runs = compare or []
+        """Runs from files to compare at start (--compare)."""
         self.runs: list[Run] = []
         """This session's runs, oldest first (at most `MAX_RUNS`)."""
         self.fetch_id = 0
-        self._retired: dict[int, Fetch] = {}
+        self._retired: dict[int, RunSource] = {}
         """Fetches replaced while still running; their bodies close when they end."""
         self.rows = 0
         """Recvs of the current run that the app knows of (and has shown, or will)."""
@@ -179,7 +236,12 @@ class SockviewApp(App[int]):
         self.query_one(ChunkSparkline).show_log(None, self.options.bufsize)
         self._ticker = self.set_interval(1 / REFRESH_RATE, self._refresh_view, pause=True)
         self._show_status()
-        if self.target is not None:
+        if self.recorded is not None:
+            self.query_one("#url", Input).value = self.recorded.target.url
+            self.start_replay(self.recorded)
+        elif self.compare_runs:
+            self.push_screen(CompareScreen(self.compare_runs))
+        elif self.target is not None:
             self.query_one("#url", Input).value = self.target.url
             self.start_fetch(self.target)
         else:
@@ -196,25 +258,34 @@ class SockviewApp(App[int]):
 
     def start_fetch(self, target: Target) -> None:
         """Fetch `target`, cancelling the fetch that runs now, if any."""
-        self._retire_current()
-        self.fetch_id += 1
-        fetch_id = self.fetch_id
         # The app draws at most REFRESH_RATE times a second: more row messages than that
         # would only wake the UI thread, which shares the GIL with the recv loop.
         options = replace(
             self.options, emit_interval=max(self.options.emit_interval, 1 / REFRESH_RATE)
         )
-        fetch = Fetch(target, options, delay=self.delay, body=SpooledBody())
+        self._start(Fetch(target, options, delay=self.delay, body=SpooledBody()))
+
+    def start_replay(self, recorded: Run) -> None:
+        """Play `recorded` at its pace (`settings.speed`), stopping what runs now, if any."""
+        self.recorded = recorded
+        self._start(Replay(recorded, speed=self.settings.speed))
+
+    def _start(self, fetch: RunSource) -> None:
+        self._retire_current()
+        self.fetch_id += 1
+        fetch_id = self.fetch_id
         # Runs on the worker thread: post, and nothing else.
         fetch.listener = lambda event: self.post_message(FetchUpdate(fetch_id, event))
         self.fetch = fetch
-        self.target = target
+        self.target = fetch.run.target
+        self.replay = fetch if isinstance(fetch, Replay) else None
         self._keep(fetch.run)
         self.rows = self._body_stored = 0
         self._rows_seen = -1
         self._shown_rows = -1
-        self.query_one(RecvTable).show_log(fetch.log, self.options.bufsize)
-        self.query_one(ChunkSparkline).show_log(fetch.log, self.options.bufsize)
+        bufsize = fetch.run.bufsize
+        self.query_one(RecvTable).show_log(fetch.run.log, bufsize)
+        self.query_one(ChunkSparkline).show_log(fetch.run.log, bufsize)
         self.query_one(HeaderPanel).reset()
         self.fetch_state = FetchState.CONNECTING
         self._show_status()
@@ -241,21 +312,21 @@ class SockviewApp(App[int]):
         self.runs.append(run)
         del self.runs[:-MAX_RUNS]
 
-    def _launch_fetch(self, fetch: Fetch, fetch_id: int) -> None:
+    def _launch_fetch(self, fetch: RunSource, fetch_id: int) -> None:
         self._launch = None
         self._run_fetch(fetch, fetch_id)
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def _run_fetch(self, fetch: Fetch, fetch_id: int) -> None:
+    def _run_fetch(self, fetch: RunSource, fetch_id: int) -> None:
         try:
             fetch.perform()
         except Exception as exc:  # a bug in the core must not leave the UI "receiving"
             fetch.cancel()
             failure = Failed(
                 reason=f"internal error: {exc!r}",
-                total=fetch.log.total,
-                recv_count=len(fetch.log),
-                body_bytes=fetch.body.size,
+                total=fetch.run.log.total,
+                recv_count=len(fetch.run.log),
+                body_bytes=fetch.run.body.size,
                 elapsed=0.0,
             )
             self.post_message(FetchUpdate(fetch_id, failure))
@@ -267,12 +338,12 @@ class SockviewApp(App[int]):
         if self._launch is not None:  # never started
             self._launch.stop()
             self._launch = None
-            fetch.body.close()
+            drop_body(fetch.run)
         elif fetch.result is None:
             fetch.cancel()
             self._retired[self.fetch_id] = fetch
         else:
-            fetch.body.close()
+            drop_body(fetch.run)
         self.fetch = None
 
     @on(FetchUpdate)
@@ -285,7 +356,7 @@ class SockviewApp(App[int]):
             if isinstance(event, Finished | Failed):
                 retired = self._retired.pop(message.fetch_id, None)
                 if retired is not None:
-                    retired.body.close()
+                    drop_body(retired.run)
             return
         if isinstance(event, ChunksReceived):
             # The timer may have read further already (see `_refresh_view`): never go back.
@@ -307,6 +378,9 @@ class SockviewApp(App[int]):
             self._end(event)
 
     def _end(self, result: Finished | Failed) -> None:
+        run = self.current_run
+        if self.settings.record and run is not None and not run.replayed:
+            self.record_run(run, self.settings.record)
         self.rows = result.recv_count
         self._body_stored = result.body_bytes
         if isinstance(result, Failed):
@@ -371,12 +445,26 @@ class SockviewApp(App[int]):
             quiet=self._quiet_seconds(),
             delay_on=self.delay.enabled,
             delay_seconds=self.delay.seconds,
-            bufsize=self.options.bufsize,
+            bufsize=run.bufsize if run is not None else self.options.bufsize,
             reason=run.reason if run is not None else None,
         )
+        if run is not None and run.replayed:
+            # The delay as it was recorded, not the switch of this session.
+            change = run.delay_at(max(rows - 1, 0))
+            if change is not None:
+                status = replace(status, delay_on=change.enabled, delay_seconds=change.seconds)
+            status = replace(status, replay=self._replay_words(run))
         if status != self._last_status:
             self._last_status = status
             self.query_one(StatusBar).show_status(status)
+
+    def _replay_words(self, run: Run) -> str:
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.started_at))
+        words = f"replay of {Path(run.recorded_from or '').name}, recorded {started}"
+        replay = self.replay
+        if replay is not None and replay.run is run and self.fetch_state.running:
+            words += " · paused" if replay.paused else f" · x{replay.speed:g}"
+        return words
 
     def _fail_early(self, reason: str) -> None:
         """A failure before any fetch started (a bad URL): say so, change nothing else."""
@@ -407,9 +495,11 @@ class SockviewApp(App[int]):
         self._save_body(fetch, folder, name, partial=self.fetch_state != FetchState.DONE)
 
     @work(thread=True, group="save", exit_on_error=False)
-    def _save_body(self, fetch: Fetch, folder: Path, name: str, partial: bool) -> None:
-        body = fetch.body
-        assert isinstance(body, SpooledBody)
+    def _save_body(self, fetch: RunSource, folder: Path, name: str, partial: bool) -> None:
+        body = fetch.run.body
+        if not isinstance(body, SpooledBody):
+            self.post_message(SaveDone(None, "this run's body was not kept: nothing to save"))
+            return
         try:
             saved = save_file(body.copy_to, folder, name, partial=partial)
         except SaveError as exc:
@@ -432,8 +522,28 @@ class SockviewApp(App[int]):
                 markup=False,
             )
             return
+        if message.run_file:
+            self.notify(
+                f"Recorded the run to {visible(str(saved.path))}", title="Recorded", markup=False
+            )
+            return
         described = visible(saved.describe(thousands=True))
         self.notify(described[0].upper() + described[1:], title="Saved", markup=False)
+
+    def record_run(self, run: Run, chosen: str | None) -> None:
+        """Write `run` to a run file at `chosen` (a file or folder; None: here), on a worker."""
+        self._record(run, chosen)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _record(self, run: Run, chosen: str | None) -> None:
+        try:
+            saved = write_run(run, chosen, with_body=self.settings.record_body)
+        except (SaveError, RunFileError) as exc:
+            self.post_message(SaveDone(None, str(exc), run_file=True))
+        except (OSError, ValueError) as exc:
+            self.post_message(SaveDone(None, f"recording failed: {exc}", run_file=True))
+        else:
+            self.post_message(SaveDone(saved, run_file=True))
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -453,6 +563,13 @@ class SockviewApp(App[int]):
             return True if self.target is not None else None
         if action == "toggle_request":
             return True if self.fetch is not None else None
+        if action == "record":
+            return True if self.current_run is not None and not running else None
+        if action in ("replay_pause", "replay_speed", "replay_end"):
+            # Hidden outside a replay; End then moves the table, as always.
+            return running if self.replay is not None else False
+        if action == "toggle_delay" and self.replay is not None:
+            return None  # a replay shows the delay as it was recorded
         return True
 
     def watch_fetch_state(self, old: FetchState, new: FetchState) -> None:
@@ -499,9 +616,36 @@ class SockviewApp(App[int]):
             self.fetch.cancel()
 
     def action_refetch(self) -> None:
-        if self.target is not None:
+        if self.replay is not None and self.recorded is not None:
+            self.start_replay(self.recorded)
+        elif self.target is not None:
             self.query_one("#url", Input).value = self.target.url
             self.start_fetch(self.target)
+
+    def action_record(self) -> None:
+        run = self.current_run
+        if run is not None:
+            self.record_run(run, self.settings.record)
+
+    def action_runs(self) -> None:
+        self.push_screen(RunsScreen(self.runs))
+
+    def action_replay_pause(self) -> None:
+        if self.replay is not None:
+            self.replay.toggle_pause()
+            self._show_status()
+
+    def action_replay_speed(self, factor: float) -> None:
+        if self.replay is not None:
+            if factor > 1:
+                self.replay.faster()
+            else:
+                self.replay.slower()
+            self._show_status()
+
+    def action_replay_end(self) -> None:
+        if self.replay is not None:
+            self.replay.skip_to_end()
 
     def action_toggle_request(self) -> None:
         self.query_one(HeaderPanel).toggle()
@@ -529,16 +673,39 @@ class SockviewApp(App[int]):
         self.stop_fetches()
 
 
-def create_app(settings: Settings, demo: DemoServer | None = None) -> SockviewApp:
+def drop_body(run: Run) -> None:
+    """Free the body of a run that is no longer on screen; its record stays in the runs
+    list. A replay's body belongs to the recorded run it plays, which may play again."""
+    if run.replayed or isinstance(run.body, DiscardBody):
+        return
+    dropped = DiscardBody()
+    dropped.size = run.body.size
+    run.body.close()
+    run.body = dropped
+
+
+def create_app(
+    settings: Settings,
+    demo: DemoServer | None = None,
+    *,
+    replay: Run | None = None,
+    compare: list[Run] | None = None,
+) -> SockviewApp:
     """The app as the command line runs it; tests build theirs here too."""
-    return SockviewApp(settings, demo=demo)
+    return SockviewApp(settings, demo=demo, replay=replay, compare=compare)
 
 
-def run_app(settings: Settings, demo: DemoServer | None = None) -> int:
+def run_app(
+    settings: Settings,
+    demo: DemoServer | None = None,
+    *,
+    replay: Run | None = None,
+    compare: list[Run] | None = None,
+) -> int:
     if demo is not None:
         # The demo draws its picture on first use (about 0.2 s of CPU, under the GIL that
         # the recv loop shares): draw it now, so the first fetch's timings are the wire's.
         sample_png()
-    app = create_app(settings, demo=demo)
+    app = create_app(settings, demo=demo, replay=replay, compare=compare)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

@@ -29,9 +29,14 @@ class FetchUpdate(Message):
 
 
 class SaveDone(Message):
-    """A save started by `s` or the save dialog ended: `saved`, or `error` for the user."""
+    """A save (`s`, the save dialog) or a recording (`e`, --record) ended: `saved`, or
+    `error` for the user."""
 
-    def __init__(self, saved: Saved | None, error: str | None = None) -> None:
+    def __init__(
+        self, saved: Saved | None, error: str | None = None, run_file: bool = False
+    ) -> None:
         super().__init__()
         self.saved = saved
         self.error = error
+        self.run_file = run_file
+        """True for a run file, False for a body."""

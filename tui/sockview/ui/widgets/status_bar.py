@@ -39,6 +39,8 @@ class FetchStatus:
     bufsize: int = 5120
     reason: str | None = None
     """Why the fetch failed: server text, shown literally."""
+    replay: str | None = None
+    """What is being replayed (the file and when it was recorded), for a replay."""
 
 
 def human_bytes(count: float) -> str:
@@ -53,6 +55,9 @@ def human_bytes(count: float) -> str:
 def status_text(status: FetchStatus) -> Text:
     mark, style = STATE_MARKS.get(status.state, ("?", ""))
     text = Text()
+    if status.replay:
+        text.append(visible(status.replay), style="bold cyan")
+        text.append("\n")
     text.append(f"{mark} {status.state}", style=style)
     if status.state != "idle" or status.recvs:
         recvs = "recv" if status.recvs == 1 else "recvs"

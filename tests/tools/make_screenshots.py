@@ -2,8 +2,9 @@
 
 Run: python tests/tools/make_screenshots.py [OUT_FOLDER]    (needs the `screenshots` extra)
 
-Writes idle, receiving (delay off), receiving-delay (delay on) and done as PNG, drawn
-from the SVG that Textual exports, to OUT_FOLDER (default: screenshots/ at the top of the
+Writes idle, receiving (delay off), receiving-delay (delay on), done and compare (two
+recorded runs of the picture, delay off and on) as PNG, drawn from the SVG that Textual
+exports, to OUT_FOLDER (default: screenshots/ at the top of the
 repository). The demo server runs paced, as `--demo`
 runs it, so the recv sizes vary as on a real network; the pictures differ a little from
 one run to the next.
@@ -13,14 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import cairosvg
 
+from sockview.core.body import SpooledBody
 from sockview.core.demo import DemoServer
-from sockview.core.fetch import DelaySwitch, FetchOptions
+from sockview.core.fetch import DelaySwitch, Fetch, FetchOptions
+from sockview.core.run import Run
+from sockview.core.runfile import read_run, write_run
 from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
 from sockview.settings import Settings
@@ -76,6 +81,24 @@ async def main(out: Path) -> None:
         await shoot(create_app(settings(big, delay_on=True)), "receiving-delay", out, rows(14))
         done = demo.url("/cover.png")
         await shoot(create_app(settings(done)), "done", out, lambda app: app.fetch_state == "done")
+        await shoot(
+            create_app(settings(None), compare=recorded_pair(done)),
+            "compare",
+            out,
+            lambda app: True,
+        )
+
+
+def recorded_pair(url: str) -> list[Run]:
+    """The picture fetched with the delay off, then on, each recorded and read back."""
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, delay_on in (("delay-off", False), ("delay-on", True)):
+            fetch = Fetch(parse_url(url), delay=DelaySwitch(enabled=delay_on), body=SpooledBody())
+            fetch.perform()
+            saved = write_run(fetch.run, f"{folder}/{name}.svrun", with_body=False)
+            runs.append(read_run(saved.path))
+    return runs
 
 
 if __name__ == "__main__":

@@ -410,7 +410,7 @@ class Fetch:
             now = time.monotonic()
             count = len(self.log)
             # Our own pause after a recv is not the server's silence.
-            allowance = options.read_timeout + (self.delay.seconds if self.delay.enabled else 0)
+            allowance = self.delay.allowance(options.read_timeout)
             if count != seen:
                 seen, last_progress = count, now
             elif count > self._emitted:

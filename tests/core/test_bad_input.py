@@ -88,7 +88,7 @@ CASES = [
         "--book sends HTTP/1.0; it cannot be combined with --http 1.1",
     ),
     ([URL, "--log", "x.csv"], "--log is for plain mode: add --plain"),
-    ([URL, "--demo"], "give either a URL or --demo, not both"),
+    ([URL, "--demo"], "give one of a URL, --demo, --replay or --compare"),
     ([URL, "--bogus"], "unrecognized arguments: --bogus"),
 ]
 

@@ -11,7 +11,7 @@ import io
 import os
 import sys
 import threading
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
 from sockview.core.events import ChunksReceived, Event, Failed, Finished
@@ -208,9 +208,13 @@ def _save_plain(run: Run, body: BodySink, chosen: str, err: TextIO) -> int:
 
 def _save_log(run: Run, chosen: str, err: TextIO) -> int:
     folder, name = resolve_destination(chosen, "recv-log.csv")
-    csv = "index,time_ms,size,total\n" + run.log.csv_lines()
+    csv = ("index,time_ms,size,total\n" + run.log.csv_lines()).encode("ascii")
+
+    def write(out: BinaryIO) -> None:
+        out.write(csv)
+
     try:
-        saved = save_file(lambda out: out.write(csv.encode("ascii")), folder, name)
+        saved = save_file(write, folder, name)
     except SaveError as exc:
         err.write(f"sockview: {exc}\n")
         return 1

@@ -31,6 +31,7 @@ from sockview.core.demo import DemoServer
 from sockview.core.events import (
     ChunksReceived,
     Connected,
+    Event,
     Failed,
     Finished,
     HeadersComplete,
@@ -89,7 +90,7 @@ class SockviewApp(App[int]):
     CSS_PATH = "sockview.tcss"
     TITLE = "sockview"
     ENABLE_COMMAND_PALETTE = False
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """A tall terminal gives the sparkline room for a finer scale."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -274,8 +275,12 @@ class SockviewApp(App[int]):
         self._retire_current()
         self.fetch_id += 1
         fetch_id = self.fetch_id
-        # Runs on the worker thread: post, and nothing else.
-        fetch.listener = lambda event: self.post_message(FetchUpdate(fetch_id, event))
+
+        def post(event: Event) -> None:
+            # Runs on the worker thread: post, and nothing else.
+            self.post_message(FetchUpdate(fetch_id, event))
+
+        fetch.listener = post
         self.fetch = fetch
         self.target = fetch.run.target
         self.replay = fetch if isinstance(fetch, Replay) else None

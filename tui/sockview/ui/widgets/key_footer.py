@@ -17,7 +17,7 @@ class KeyFooter(Footer):
 
     _rebuild_pending = False
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         if self._rebuild_pending:
             return
         super().bindings_changed(screen)

@@ -334,7 +334,7 @@ class RecvTable(ScrollView, can_focus=True):
         self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         self._after_move()
 
-    def _on_click(self, event: Click) -> None:
+    async def _on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None and offset.y >= 1 and self._rows:
             self.cursor_row = round(self.scroll_y) + offset.y - 1

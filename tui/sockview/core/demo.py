@@ -320,14 +320,16 @@ class DemoServer:
 
     def _handle(self, exchange: _Exchange) -> None:
         sock = exchange.sock
+        start = bytearray()
         try:
-            request, start = _read_request(sock, time.monotonic() + REQUEST_TIMEOUT)
-            exchange.line = first_line(start)
+            request = _read_request(sock, time.monotonic() + REQUEST_TIMEOUT, start)
             if request is None:
                 return
             response, query = self._respond(request)
         except BadRequest as bad:
             response, query = self._text(bad.status, bad.reason + "\n"), {}
+        finally:
+            exchange.line = first_line(bytes(start)) if start else ""
         exchange.status = response.status
         paced = self.paced if "pace" not in query else query["pace"] not in ("0", "off")
         stall = _count(query.get("stall"))

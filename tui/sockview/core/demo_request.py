@@ -89,14 +89,14 @@ def _protocol_error(exc: h11.RemoteProtocolError) -> BadRequest:
     return BadRequest(status, "malformed request: " + visible(message[:120]))
 
 
-def read_request(sock: socket.socket, deadline: float) -> tuple[Request | None, bytes]:
+def read_request(sock: socket.socket, deadline: float, start: bytearray) -> Request | None:
     """Read one request head before `deadline` (monotonic); None if the client sent nothing.
 
-    Returns the request and the bytes read (for the log line). The deadline covers the
-    whole head, so a client that sends a byte every few seconds is dropped with a 408.
+    The first 4 KiB read are kept in `start` (for the log line, even when the request
+    is refused). The deadline covers the whole head, so a client that sends a byte
+    every few seconds is dropped with a 408.
     """
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-    start = b""
     while True:
         try:
             event = conn.next_event()
@@ -106,8 +106,7 @@ def read_request(sock: socket.socket, deadline: float) -> tuple[Request | None, 
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
             target = event.target.decode("latin-1")
             version = event.http_version.decode("ascii")
-            request = Request(event.method.decode("ascii"), target, version, headers)
-            return request, start
+            return Request(event.method.decode("ascii"), target, version, headers)
         if event is not h11.NEED_DATA:
             raise BadRequest(400, "not an HTTP request")
         left = deadline - time.monotonic()
@@ -120,12 +119,12 @@ def read_request(sock: socket.socket, deadline: float) -> tuple[Request | None, 
             raise BadRequest(408, "the request head did not arrive in time") from None
         if not data:
             if not start:
-                return None, start
+                return None
             # A client may shut down its side once it has sent the request: answer it.
             raise BadRequest(400, "the request ended before its blank line (\\r\\n\\r\\n)")
         if len(start) < 4096:
             start += data[: 4096 - len(start)]
-            _check_request_line(start)
+            _check_request_line(bytes(start))
         conn.receive_data(data)
 
 
@@ -152,7 +151,7 @@ def byte_range(value: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - suffix), size - 1
     start = count(first)
     end = count(last) if last else size - 1
-    if start is None or end is None or end < start:
+    if start is None or end is None or (last and end < start):
         return None
     if start >= size:
         raise BadRequest(416, f"the range {visible(value[:60])} starts past the end ({size} bytes)")

@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         "--table-recvs", type=int, default=1_000_000, help="rows of the big-table goal"
     )
     parser.add_argument(
-        "--only", default="1,2,3,4,5,6,7", help="goals to run, comma-separated (default all)"
+        "--only", default="1,2,3,4,5,6,7,8", help="goals to run, comma-separated (default all)"
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -393,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         if "7" in only:
             sizes = [int(x) * MB for x in args.book_sizes.split(",")]
             goal_book(report, server, sizes, args.book_pairs)
+        if "8" in only:
+            from tests.bench import demo_class
+
+            demo_class.run(report)
         if only & {"2", "4", "5", "6"}:
             from tests.bench import app_goals
 

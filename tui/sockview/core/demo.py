@@ -405,7 +405,7 @@ class DemoServer:
                 return _Response(200, head, body)
             return self._bytes_response(size, request)
         if kind == "chunked" and size is not None and size <= MAX_DEMO_BODY:
-            if request.http_version == "1.0":
+            if request.http_version < "1.1":
                 # A 1.0 client cannot read chunks: the end of the body is the close.
                 head = self._head(200, "application/octet-stream")
                 return _Response(200, head, _pattern(size))

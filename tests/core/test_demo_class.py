@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from sockview.core import demo as demo_module
 from sockview.core.demo import FIXED_DATE, DemoServer, banner, cover_head
+from sockview.core.local_addresses import reachable_addresses
 from sockview.core.sample_image import sample_png
 from tests.core.fetching import wait_for
 
@@ -87,6 +89,20 @@ def test_range_resumes_like_curl_c(demo_fixed: DemoServer) -> None:
     request = b"GET /cover.png HTTP/1.1\r\nHost: x\r\nRange: bytes=30000-\r\n\r\n"
     _, _, rest = split(exchange(demo_fixed.port, request))
     assert PNG[:30000] + rest == PNG
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_curl_c_resumes_a_download(demo: DemoServer, tmp_path: Path) -> None:
+    target = tmp_path / "cover.png"
+    target.write_bytes(PNG[:30000])
+    result = subprocess.run(
+        ["curl", "-sS", "-f", "-C", "-", "-o", str(target), demo.url("/cover.png")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes() == PNG
 
 
 def test_range_past_the_end_is_416(demo_fixed: DemoServer) -> None:
@@ -390,6 +406,18 @@ def test_banner_for_a_class_lists_the_addresses_and_warns() -> None:
     assert "GET http://192.0.2.7:8000/cover.png HTTP/1.0\\r\\n\\r\\n" in text
     assert "http://127.0.0.1:8000/cover.png   (this machine only)" in text
     assert lines[-1].startswith("Warning: anyone")
+
+
+def test_banner_warns_even_when_no_interface_is_found() -> None:
+    assert banner("0.0.0.0", 8000, ["127.0.0.1"])[-1].startswith("Warning: anyone")
+
+
+def test_reachable_addresses() -> None:
+    # Read from this machine's interfaces; nothing is contacted.
+    assert reachable_addresses("127.0.0.1") == ["127.0.0.1"]
+    found = reachable_addresses("0.0.0.0")
+    assert "0.0.0.0" not in found and found
+    assert found[-1].startswith("127.") or "127.0.0.1" not in found
 
 
 def test_banner_on_loopback_does_not_warn() -> None:

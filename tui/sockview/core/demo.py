@@ -603,7 +603,7 @@ def banner(host: str, port: int, addresses: list[str]) -> list[str]:
             f"    the book's script: connect(('{address}', {port})),"
             f" then send b'GET {url(address, '/cover.png')} HTTP/1.0\\r\\n\\r\\n'"
         )
-    if not all(a.startswith("127.") or a == "::1" for a in addresses):
+    if wildcard or not (host.startswith("127.") or host == "::1"):
         lines.append(
             "Warning: anyone who can reach this machine on the network can fetch from this"
             " server while it runs."

@@ -247,8 +247,8 @@ class DemoServer:
                         if not capped:
                             capped = True
                             self._note(
-                                f"{self._active} connections, the cap: new ones wait in the"
-                                " listen queue until some leave"
+                                f"{self._active} connections open, the cap (--max-connections):"
+                                " new students wait in the listen queue until some leave"
                             )
                         self._slots.wait(0.5)
                 if capped and not self._stopping.is_set():
@@ -288,7 +288,7 @@ class DemoServer:
         client = (
             f"[{address[0]}]:{address[1]}"
             if sock.family == socket.AF_INET6
-            else (f"{address[0]}:{address[1]}")
+            else f"{address[0]}:{address[1]}"
         )
         exchange = _Exchange(sock, client, time.monotonic())
         try:

@@ -199,6 +199,13 @@ def frames_of(thread: threading.Thread) -> list[str]:
     return names
 
 
+def in_recv(running: Running) -> bool:
+    """True while the recv loop waits in recv() (in Python or in the compiled loop)."""
+    assert running.thread is not None
+    names = frames_of(running.thread)
+    return bool(names) and names[0] in ("_receive", "recv_counted")
+
+
 def pausing(running: Running) -> bool:
     """True while the recv loop waits out its delay (a timed wait called from the loop).
 

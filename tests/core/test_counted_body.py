@@ -1,7 +1,8 @@
 """Bodies framed by Content-Length or by the close, which the parser counts without h11.
 
 Each test runs twice: with the store that keeps the body (the app, plain -o) and with the
-one that keeps nothing (plain mode), whose loop recv()s into one buffer written over.
+one that keeps nothing (plain mode), whose loop recv()s into one buffer written over; and
+each of those with both recv loops, the compiled one (where it was built) and Python's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 
 import pytest
 
+from sockview.core import recvloop
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
 from sockview.core.events import ChunksReceived, Failed, Finished
 from sockview.core.fetch import DelaySwitch
@@ -20,6 +22,15 @@ from tests.core.fetching import fetch_now, pausing, serve_steps, start, wait_for
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
 UNTIL_CLOSE = b"HTTP/1.0 200 OK\r\n\r\n"
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "python":
+        monkeypatch.setattr(recvloop, "compiled", None)
+    elif recvloop.compiled is None:
+        pytest.skip(f"recv loop: {recvloop.loop_name()}")
+    return str(request.param)
 
 
 @pytest.fixture(params=["spooled", "discard"])

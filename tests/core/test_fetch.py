@@ -30,7 +30,7 @@ from tests.conftest import send_parts
 from tests.core.fetching import (
     Running,
     fetch_now,
-    frames_of,
+    in_recv,
     pausing,
     serve_steps,
     start,
@@ -245,7 +245,7 @@ def test_delay_length_changed_mid_run(serve) -> None:
     wait_for(lambda: log.total == len(head) + 200)
     assert log.sizes[-1] == 200
     # Lengthened again while the loop waits in recv(): the next recv pauses for it.
-    wait_for(lambda: frames_of(running.thread)[0] == "_receive")  # type: ignore[arg-type]
+    wait_for(lambda: in_recv(running))
     delay.seconds = 30
     stepper.send(PIECE)
     wait_for(lambda: log.total == len(head) + 300)
@@ -299,7 +299,7 @@ def test_cancel_mid_recv_returns_promptly(serve) -> None:
     running = start(url, read_timeout=30)
     stepper.send(HEAD % 1000 + PIECE)
     wait_for(lambda: running.fetch.log.total > 0)
-    wait_for(lambda: frames_of(running.thread)[0] == "_receive")  # type: ignore[arg-type]
+    wait_for(lambda: in_recv(running))
     began = time.monotonic()
     running.fetch.cancel()
     result = running.join(PROMPTLY)

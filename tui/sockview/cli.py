@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sockview import __version__
+from sockview.core import recvloop
 from sockview.core.compare import figures, table
 from sockview.core.demo import DemoServer
 from sockview.core.fetch import (
@@ -177,7 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="compare recorded runs side by side (two or more)",
     )
-    parser.add_argument("--version", action="version", version=f"sockview {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"sockview {__version__}, recv loop: {recvloop.loop_name()}",
+    )
     return parser
 
 

@@ -50,6 +50,7 @@ from sockview.core.events import (
 )
 from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
 from sockview.core.records import RecvLog
+from sockview.core.recvloop import loop_for
 from sockview.core.request import RequestStyle, build_request
 from sockview.core.run import DelayChange, FetchState, Run
 from sockview.core.url import Target
@@ -436,14 +437,14 @@ class Fetch:
         `recv_into` (the same recv() system call with the same size, without a new bytes
         object per call) into one reusable buffer: a batch that the body store gets whole,
         or, when nothing is kept, one recv's worth that is simply written over. The inner
-        loops leave for the slower steps (emitting, the delay, the end of the body) only
-        when one is due.
+        loops (`recvloop.recv_counted`, compiled where it was built) leave for the slower
+        steps (emitting, the delay, the end of the body) only when one is due.
         """
         log = self.log
         times_append = log.times_ns.append
         sizes_append = log.sizes.append
         recv = sock.recv
-        recv_into = sock.recv_into
+        recv_counted = loop_for(sock, self.options.clock)
         bufsize = self.options.bufsize
         clock = self.options.clock
         t0 = self._t0
@@ -484,31 +485,24 @@ class Fetch:
                 end = parser.body_end
                 if end is None:
                     end = 1 << 63  # until the close
+                # With the delay on, the slice ends after one recv so that the pause follows.
+                deadline = 0 if delay.enabled else next_emit
                 if keep:
-                    while True:
-                        size = recv_into(buffer[fill : fill + bufsize])
-                        now = clock()
-                        if not size:
-                            break
-                        total += size
-                        times_append(now - t0)
-                        sizes_append(size)
-                        fill += size
-                        if fill >= BATCH or total >= end or now >= next_emit or delay.enabled:
-                            break
+                    size, fill, total, now, failure = recv_counted(
+                        sock, buffer, fill, BATCH, bufsize, total, end, deadline, delay, t0, clock,
+                        log.times_ns, log.sizes,
+                    )  # fmt: skip
+                    if failure is not None:
+                        raise failure
                     complete = parser.take_body(buffer[:fill])
                     fill = 0
                 else:
-                    while True:
-                        size = recv_into(buffer, bufsize)
-                        now = clock()
-                        if not size:
-                            break
-                        total += size
-                        times_append(now - t0)
-                        sizes_append(size)
-                        if total >= end or now >= next_emit or delay.enabled:
-                            break
+                    size, _, total, now, failure = recv_counted(
+                        sock, buffer, 0, 0, bufsize, total, end, deadline, delay, t0, clock,
+                        log.times_ns, log.sizes,
+                    )  # fmt: skip
+                    if failure is not None:
+                        raise failure
                     complete = parser.skip_to(total)
                     body.size = parser.body_bytes
                 if not size:

@@ -125,9 +125,11 @@ elif time.get_clock_info("perf_counter").implementation != "clock_gettime(CLOCK_
     why = "time.perf_counter is not CLOCK_MONOTONIC here"
 else:
     try:
-        from sockview.core import _recvloop
+        import sockview.core._recvloop as _recvloop
+    except ModuleNotFoundError:
+        why = "the C extension was not built"
     except ImportError as exc:
-        why = f"the C extension was not built ({exc})"
+        why = f"the C extension does not load: {exc}"
     else:
         compiled = _recvloop.recv_counted
 

@@ -20,7 +20,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.run import MB, PY, ROOT, BenchServer, Report, Row, Run, pairs, plain
+from tests.bench.run import (
+    MB,
+    PY,
+    ROOT,
+    BenchServer,
+    Report,
+    Row,
+    Run,
+    bare_paced,
+    pairs,
+    plain,
+    tv_distance,
+)
 
 HERE = Path(__file__).resolve().parent
 _sessions = itertools.count()
@@ -31,17 +43,18 @@ FRAME_GAP = 0.004
 class TmuxApp:
     """One run of the app in a detached tmux session; `close()` ends it."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], env: str = "") -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="sockview-bench-app-"))
         self.record = self.folder / "record.jsonl"
         self.stamps = self.folder / "stamps.txt"
         self.server = f"sockview-bench-{os.getpid()}-{next(_sessions)}"
         launcher = [PY, str(HERE / "app_launcher.py"), str(self.record), *args]
+        command = f"{env} {shlex.join(launcher)}" if env else shlex.join(launcher)
         self.pid = 0
         try:
             self._tmux(
                 "new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", "-c", str(ROOT),
-                shlex.join(launcher),
+                command,
             )  # fmt: skip
             stamper = [PY, str(HERE / "stamp.py"), str(self.stamps)]
             self._tmux("pipe-pane", "-o", "-t", "bench", shlex.join(stamper))
@@ -202,6 +215,94 @@ def goal_app_vs_plain(
     )
 
 
+def _histogram(counts: dict[str, int]) -> dict[int, int]:
+    return {int(size): count for size, count in counts.items()}
+
+
+def app_paced(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[int, int]]:
+    """The app against the paced server: its run and its histogram of recv sizes."""
+    app = TmuxApp([server.url(size, f"paced/{rate}")], env="SOCKVIEW_BENCH_SIZES=1")
+    try:
+        end = app.wait_record("end")
+        sizes = app.wait_record("sizes")["sizes"]
+        if end["end"] != "Finished":
+            raise RuntimeError(f"the app's fetch failed: {app.screen()}")
+    finally:
+        app.close()
+    run = Run(seconds=end["elapsed"], wall=end["elapsed"], cpu=end["fetch_cpu"], maxrss_mb=0)
+    run.recvs = end["recvs"]
+    return run, _histogram(sizes)
+
+
+def plain_paced(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[int, int]]:
+    folder = Path(tempfile.mkdtemp(prefix="sockview-bench-"))
+    try:
+        log = folder / "log.csv"
+        run = plain(server, size, "--log", str(log), url=server.url(size, f"paced/{rate}"))
+        sizes: dict[int, int] = {}
+        for line in log.read_text().splitlines()[1:]:
+            recv_size = int(line.split(",")[2])
+            sizes[recv_size] = sizes.get(recv_size, 0) + 1
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return run, sizes
+
+
+def bare_paced_sizes(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[int, int]]:
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        run = bare_paced(server, rate, size, out.name)
+        sizes = _histogram(json.load(out))
+    return run, sizes
+
+
+def goal_paced_rate(report: Report, server: BenchServer, size: int, count: int) -> None:
+    """Goal 8: with the server paced at 400 MB/s, does the app keep up?"""
+    rate = 400
+    for name, side in (("app", app_paced), ("plain", plain_paced), ("bare", bare_paced_sizes)):
+        rates = [size / MB / side(server, rate, size)[0].seconds for _ in range(count)]
+        shares = [r / rate for r in rates]
+        share = statistics.median(shares)
+        report.add(
+            Row(
+                "8",
+                f"{name} at a server paced at {rate} MB/s, {size // MB} MB",
+                f"{statistics.median(rates):,.0f} MB/s",
+                f"{rate} MB/s",
+                share,
+                ">= 0.95" if name == "app" else "(reference)",
+                share >= 0.95 if name == "app" else None,
+                f"shares {min(shares):.2f}..{max(shares):.2f} over {count} runs",
+            )
+        )
+
+
+def goal_paced_histogram(report: Report, server: BenchServer, size: int, count: int) -> None:
+    """Goal 9: at 125 MB/s, the recv-size histogram against a bare loop's, run after run."""
+    rate = 125
+    distances: dict[str, list[float]] = {"bare": [], "plain": [], "app": []}
+    for _ in range(count):
+        _, reference = bare_paced_sizes(server, rate, size)
+        _, again = bare_paced_sizes(server, rate, size)
+        distances["bare"].append(tv_distance(again, reference))
+        distances["plain"].append(tv_distance(plain_paced(server, rate, size)[1], reference))
+        distances["app"].append(tv_distance(app_paced(server, rate, size)[1], reference))
+    for name, values in distances.items():
+        median = statistics.median(values)
+        report.add(
+            Row(
+                "9",
+                f"{name}'s recv sizes vs a bare loop's, paced {rate} MB/s, {size // MB} MB",
+                f"TV {median:.4f}",
+                "",
+                None,
+                "<= 0.01" if name == "app" else "(noise floor)" if name == "bare" else "",
+                median <= 0.01 if name == "app" else None,
+                "total-variation distance of exact sizes, each run against the bare run"
+                f" just before it: {min(values):.4f}..{max(values):.4f} over {count} runs",
+            )
+        )
+
+
 def goal_app_memory(report: Report, server: BenchServer, size: int) -> None:
     run = app_run(server, size)
     rss = run.rss_after_mb
@@ -330,3 +431,7 @@ def run(report: Report, server: BenchServer, args: Any, only: set[str]) -> None:
         goal_responsiveness(report, server, size, 5)
     if "6" in only:
         goal_big_table(report, server, args.table_recvs, 512)
+    if "8" in only:
+        goal_paced_rate(report, server, size, args.pairs)
+    if "9" in only:
+        goal_paced_histogram(report, server, min(size, 100 * MB), args.pairs)

@@ -4,7 +4,8 @@
 
 The app is `create_app` from the command line's own settings, untouched; the launcher
 only watches the messages that the fetch posts to it, and appends JSON lines to RECORD:
-its pid at start, then the fetch's `Finished` (or `Failed`) figures when they are posted.
+its pid at start, then the fetch's `Finished` (or `Failed`) figures when they are posted
+(and with SOCKVIEW_BENCH_SIZES set, the histogram of its recv sizes after them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 
 from sockview.cli import build_parser, settings_from
 from sockview.core.events import Connected, Failed, Finished
@@ -56,6 +58,8 @@ def main() -> int:
                 ui_cpu=_cpu_seconds(ui_thread),
                 fetch_cpu=_cpu_seconds(threading.get_native_id()),
             )
+            if os.environ.get("SOCKVIEW_BENCH_SIZES") and app.fetch is not None:
+                _note(record, sizes=Counter(app.fetch.log.sizes))  # after the end: no cost
         return post_message(message)
 
     app.post_message = watching_post_message  # type: ignore[method-assign]

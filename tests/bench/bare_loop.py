@@ -1,33 +1,41 @@
-"""The reference: the book's bare `recv(5120)` loop, nothing kept, nothing printed.
+"""The reference: the book's bare loop, `while s.recv(5120): pass`, nothing kept.
 
-Prints `SECONDS BYTES RECVS`, timed like sockview's `Finished.elapsed`: from the moment
-the connection is up to the return of the last recv that brought data.
+Prints `SECONDS`: from the moment the connection is up to the return of the recv that
+saw the close (the server closes right after the last byte). Nothing is read per recv,
+not even the clock or the size: any of that would flatter every ratio against it.
 
 With a fifth argument `record`, the loop also keeps what sockview must keep of each recv
 and nothing else: its time and size, in two arrays, with `recv_into` into one buffer, and
-the running total that decides where the body ends. That is the ceiling of any loop that
-records every recv.
+the running total that decides where the body ends; it prints `SECONDS BYTES RECVS`, timed
+like sockview's `Finished.elapsed` (to the last recv that brought data). That is the
+ceiling of a Python loop that records every recv.
+
+With `sizes PATH`, it keeps the size of each recv (one `len` and one append) and writes
+their histogram to PATH as JSON `{size: count}`: the reference for a paced server, where
+the reader waits most of the time.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import time
 from array import array
+from collections import Counter
 
 
-def bare(recv, bufsize: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    total = count = 0
-    last = time.perf_counter_ns()
-    while True:
-        data = recv(bufsize)
-        if not data:
-            break
-        last = time.perf_counter_ns()
-        total += len(data)
-        count += 1
-    return last, total, count
+def bare(recv, bufsize: int) -> None:  # type: ignore[no-untyped-def]
+    while recv(bufsize):
+        pass
+
+
+def bare_sizes(recv, bufsize: int) -> array[int]:  # type: ignore[no-untyped-def]
+    sizes = array("I")
+    append = sizes.append
+    while data := recv(bufsize):
+        append(len(data))
+    return sizes
 
 
 def record(recv_into, bufsize: int, t0: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -49,16 +57,24 @@ def record(recv_into, bufsize: int, t0: int) -> tuple[int, int, int]:  # type: i
 
 def main() -> int:
     host, port, path, bufsize = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    recording = sys.argv[5:] == ["record"]
+    mode = sys.argv[5:6]
     sock = socket.create_connection((host, port))
     t0 = time.perf_counter_ns()
     sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
-    if recording:
+    if mode == ["record"]:
         last, total, count = record(sock.recv_into, bufsize, t0)
+        print(f"{(last - t0) / 1e9:.6f} {total} {count}")
+    elif mode == ["sizes"]:
+        sizes = bare_sizes(sock.recv, bufsize)
+        last = time.perf_counter_ns()
+        with open(sys.argv[6], "w") as out:
+            json.dump(Counter(sizes), out)
+        print(f"{(last - t0) / 1e9:.6f} {sum(sizes)} {len(sizes)}")
     else:
-        last, total, count = bare(sock.recv, bufsize)
+        bare(sock.recv, bufsize)
+        last = time.perf_counter_ns()
+        print(f"{(last - t0) / 1e9:.6f}")
     sock.close()
-    print(f"{(last - t0) / 1e9:.6f} {total} {count}")
     return 0
 
 

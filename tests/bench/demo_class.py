@@ -1,4 +1,4 @@
-"""Goal 8: the demo server holds a class (issue 17).
+"""Goal 11: the demo server holds a class (issue 17).
 
 A fresh `python -m sockview.demo` for each run, and 100 students running the book's
 script against it: all at once without the sleep, then spread over 3 s with the book's
@@ -114,7 +114,7 @@ def run(report: Report, students: int = 100) -> None:
     at_once = run_class(students, spread=0.0, delay=0.0)
     report.add(
         Row(
-            "8",
+            "11",
             f"demo: {students} book scripts at once, no sleep, fresh server",
             f"{at_once.seconds:.2f} s for the class",
             f"{at_once.right}/{students} right",
@@ -128,7 +128,7 @@ def run(report: Report, students: int = 100) -> None:
     spread = run_class(students, spread=3.0, delay=0.25)
     report.add(
         Row(
-            "8",
+            "11",
             f"demo: {students} over 3 s, sleep(0.25), fresh server",
             f"{spread.book_sizes}/{students} 13x5120+3743",
             f"{spread.right}/{students} right",

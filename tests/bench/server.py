@@ -1,7 +1,10 @@
 """A fast loopback HTTP server for the benchmark, run in its own process.
 
 It answers `GET /bytes/N` (Content-Length) and `GET /close/N` (body until close) with N
-bytes sent as fast as the kernel takes them, from one pre-built buffer. It serves at most
+bytes sent as fast as the kernel takes them, from one pre-built buffer, and
+`GET /paced/R/N` with N bytes (Content-Length) paced at R MB/s: `PACE_STEP` bytes at a
+time, each sent when it is due (a sender that falls behind catches up at once, so a slow
+reader, not the server, is what lowers the rate). It serves at most
 `--requests` connections and gives up after `--idle` seconds without one, so it always
 stops by itself. The chosen port is printed on the first line of stdout.
 """
@@ -11,9 +14,11 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import time
 
 BLOCK = bytes(range(256)) * 4096
 """1 MiB of a recognisable pattern, sent again and again."""
+PACE_STEP = 16 * 1024
 
 
 def _read_head(conn: socket.socket) -> bytes:
@@ -33,18 +38,38 @@ def _serve(conn: socket.socket) -> None:
     if "://" in path:  # the book's absolute form
         path = "/" + path.split("://", 1)[1].split("/", 1)[-1]
     route, _, number = path.strip("/").partition("/")
+    rate = 0.0
+    if route == "paced":
+        speed, _, number = number.partition("/")
+        rate = float(speed) * 1e6
     size = int(number) if number.isdigit() else 0
     lines = ["HTTP/1.1 200 OK", "Content-Type: application/octet-stream", "Connection: close"]
     if route != "close":
         lines.append(f"Content-Length: {size}")
     conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
     view = memoryview(BLOCK)
+    if rate:
+        _send_paced(conn, view, size, rate)
+        return
     left = size
     while left >= len(BLOCK):
         conn.sendall(view)
         left -= len(BLOCK)
     if left:
         conn.sendall(view[:left])
+
+
+def _send_paced(conn: socket.socket, view: memoryview, size: int, rate: float) -> None:
+    start = time.perf_counter()
+    sent = 0
+    while sent < size:
+        wait = start + sent / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        step = min(PACE_STEP, size - sent)
+        offset = sent % (len(BLOCK) - PACE_STEP)
+        conn.sendall(view[offset : offset + step])
+        sent += step
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,14 +73,16 @@ class Report:
         print(_format_rows([row], header=False), flush=True)
 
 
-def run_process(argv: Sequence[str], stdout_path: str = os.devnull) -> tuple[Run, str, str]:
+def run_process(
+    argv: Sequence[str], stdout_path: str = os.devnull, env: dict[str, str] | None = None
+) -> tuple[Run, str, str]:
     """Run `argv`; stdout to a file, stderr kept; peak RSS and CPU time from wait4."""
     with (
         open(stdout_path, "wb") as out,
         tempfile.TemporaryFile() as err,
     ):
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -348,6 +350,37 @@ def goal_book(report: Report, server: BenchServer, sizes: Sequence[int], count: 
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def goal_busy_thread(report: Report, server: BenchServer, size: int, count: int) -> None:
+    """Goal 10: the recv loop while another thread runs Python non-stop, by loop."""
+
+    def side(mode: str, pure: bool) -> Callable[[], Run]:
+        def one() -> Run:
+            argv = [PY, str(HERE / "busy_fetch.py"), server.url(size), mode]
+            env = {**os.environ, "SOCKVIEW_PURE_PYTHON": "1" if pure else ""}
+            with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
+                run, text, _ = run_process(argv, out.name, env=env)
+            run.seconds = float(text.split()[0])
+            return run
+
+        return one
+
+    for mode in os.environ.get("SOCKVIEW_BENCH_MODES", "discard,keep").split(","):
+        runs_a, runs_b, ratios = pairs(side(mode, False), side(mode, True), count)
+        ratio = statistics.median(ratios)
+        report.add(
+            Row(
+                "10",
+                f"compiled vs Python loop, a busy Python thread, {mode}, {size // MB} MB",
+                _rate(size, _median(runs_a, "seconds")),
+                _rate(size, _median(runs_b, "seconds")),
+                ratio,
+                "(report)",
+                None,
+                _spread(ratios),
+            )
+        )
+
+
 # -- output -------------------------------------------------------------------------
 
 
@@ -398,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         "--table-recvs", type=int, default=1_000_000, help="rows of the big-table goal"
     )
     parser.add_argument(
-        "--only", default="1,2,3,4,5,6,7,8,9,11", help="goals to run, comma-separated (default all)"
+        "--only",
+        default="1,2,3,4,5,6,7,8,9,10,11",
+        help="goals to run, comma-separated (default all)",
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -418,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             goal_vs_curl(report, server, size, args.pairs)
         if "4" in only:
             goal_memory(report, server, args.big * MB)
+        if "10" in only:
+            goal_busy_thread(report, server, size, args.pairs)
         if "7" in only:
             sizes = [int(x) * MB for x in args.book_sizes.split(",")]
             goal_book(report, server, sizes, args.book_pairs)

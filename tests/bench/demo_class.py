@@ -6,7 +6,7 @@ script against it: all at once without the sleep, then spread over 3 s with the 
 body was right (and, with the sleep, whether every student saw 13 x 5120 + 3743), and the
 server's peak RSS and threads.
 
-    python -m tests.bench --only 8
+    python -m tests.bench --only 11
     python -m tests.bench.demo_class --students 100
 """
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from sockview import __version__
+from sockview import __version__, serve
 from sockview.core import recvloop
 from sockview.core.compare import figures, table
 from sockview.core.demo import DemoServer
@@ -178,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="compare recorded runs side by side (two or more)",
     )
+    serve.add_arguments(parser)
     parser.add_argument(
         "--version",
         action="version",
@@ -253,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.log and not args.plain:
         parser.error("--log is for plain mode: add --plain")
     settings = settings_from(args, parser)
+    if serve.wanted(args):
+        return serve.serve_from(args, sys.argv[1:] if argv is None else argv, parser)
     if settings.compare:
         runs = _read_runs(settings.compare)
         if args.plain:

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from sockview.core.sample_image import sample_png
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -146,6 +148,7 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
     terminal = Terminal()
     sockets: list[str] = []
     elsewhere: list[str] = []
+    downloads: list[Any] = []
 
     def local_only(route: Any) -> None:
         url = route.request.url
@@ -154,6 +157,12 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
         else:
             elsewhere.append(url)
             route.abort()
+
+    def got(download: Any) -> None:
+        downloads.append(download)
+
+    def opened(tab: Any) -> None:
+        tab.on("download", got)
 
     def watch(socket: Any) -> None:
         sockets.append(socket.url)
@@ -170,7 +179,11 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
         )
         try:
             context.route("**/*", local_only)
+            # s opens the download in a new tab; Chromium reports it on the tab that opened
+            # it, but watch every tab's downloads from the start, to be sure.
+            context.on("page", opened)
             page = context.pages[0] if context.pages else context.new_page()
+            page.on("download", got)
             page.on("websocket", watch)
             page.goto(served.url)
 
@@ -190,6 +203,20 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
             # The book's point: with a pause after each recv, the chunks come back full.
             assert sizes[1:-1] == [5120] * (len(sizes) - 2), sizes
 
+            page.keyboard.press("s")
+            wait_until(page, lambda: bool(downloads), "a download", terminal)
+            download = downloads[0]
+            assert download.suggested_filename == "cover.png"
+            assert Path(download.path()).read_bytes() == sample_png()
+            wait_until(
+                page,
+                lambda: (
+                    "Sent the body (70,057 bytes) to your browser as cover.png"
+                    in " ".join(terminal.text.split())
+                ),
+                "the message that the body was sent",
+                terminal,
+            )
         finally:
             context.close()
     assert not elsewhere, f"the page asked for something beyond 127.0.0.1: {elsewhere}"

@@ -8,6 +8,7 @@ import pytest
 
 from sockview.cli import build_parser, main
 from sockview.serve import app_argv, banner, bind, local_url
+from sockview.ui.download import browser_name
 
 
 @pytest.mark.parametrize(
@@ -80,3 +81,17 @@ def test_help_lists_the_serve_options() -> None:
     text = build_parser().format_help()
     for option in ("--serve", "--host", "--port", "--public-url"):
         assert option in text
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_as"),
+    [
+        ("cover.png", "cover.png"),
+        ("cover.partial.png", "cover.partial.png"),
+        ('a b;c="d".png', "a_b_c__d_.png"),
+        ("ünïcode.txt", "_n_code.txt"),
+        ("...", "download"),
+    ],
+)
+def test_the_download_name_is_safe_in_an_unquoted_header(name: str, sent_as: str) -> None:
+    assert browser_name(name) == sent_as

@@ -43,10 +43,17 @@ from sockview.core.replay import Replay
 from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
 from sockview.core.runfile import RunFileError, write_run
 from sockview.core.sample_image import sample_png
-from sockview.core.save import SaveError, resolve_destination, save_file
+from sockview.core.save import (
+    SaveError,
+    partial_name,
+    resolve_destination,
+    safe_name,
+    save_file,
+)
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
 from sockview.settings import Settings
+from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.runs import RunsScreen
@@ -492,6 +499,10 @@ class SockviewApp(App[int]):
         if fetch is None or fetch.run.head is None:
             self.notify("Nothing to save yet: no response header has arrived.", markup=False)
             return
+        if self.is_web:  # --serve: the body goes to the browser, never onto the server's disk
+            name = safe_name(Path(chosen).name) if chosen else fetch.run.default_name()
+            self._send_body(fetch, name, partial=self.fetch_state != FetchState.DONE)
+            return
         try:
             folder, name = resolve_destination(chosen, fetch.run.default_name())
         except OSError as exc:
@@ -513,6 +524,13 @@ class SockviewApp(App[int]):
             self.post_message(SaveDone(None, f"saving failed: {exc}; nothing was written"))
         else:
             self.post_message(SaveDone(saved))
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _send_body(self, fetch: Fetch, name: str, partial: bool) -> None:
+        body = fetch.body
+        assert isinstance(body, SpooledBody)
+        what = "partial body" if partial else "body"
+        send_download(self, body.copy_to, partial_name(name) if partial else name, what)
 
     @on(SaveDone)
     def _on_save_done(self, message: SaveDone) -> None:

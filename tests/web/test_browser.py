@@ -38,6 +38,8 @@ CHROMIUM_FLAGS = [
 ]
 LIMIT = 30.0
 """Seconds any one wait may take before the test fails (a loaded 2-core machine is slow)."""
+STOP_LIMIT = 10.0
+"""Seconds --serve may take to stop with a tab open: about 2 s here; aiohttp alone waits 20."""
 ROW = re.compile(r"│\s+(\d+)\s+[\d.]+\s+(\d+)\s+(\d+)\b")
 """One row of the recv table: index, time, size, total."""
 
@@ -133,6 +135,19 @@ class Terminal:
         return [int(found[2]) for found in ROW.finditer(self.text)]
 
 
+def running_in(folder: Path) -> list[int]:
+    """The processes whose working folder is `folder`: the server and its tabs' apps."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cwd").readlink() == folder:
+                    found.append(int(entry.name))
+            except OSError:  # gone, or not ours to read
+                continue
+    return found
+
+
 def wait_until(page: Any, ready: Callable[[], bool], what: str, terminal: Terminal) -> None:
     """Poll `ready` while Playwright dispatches the page's events; fail after LIMIT seconds."""
     give_up = time.monotonic() + LIMIT
@@ -217,6 +232,13 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
                 "the message that the body was sent",
                 terminal,
             )
+            # Ctrl+C (SIGTERM here) with a tab still open: the server and the tab's app end.
+            served.process.terminate()
+            try:
+                assert served.process.wait(timeout=STOP_LIMIT) == 0
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"--serve did not stop within {STOP_LIMIT:g} s", pytrace=False)
+            wait_until(page, lambda: not running_in(tmp_path), "the tab's app end", terminal)
         finally:
             context.close()
     assert not elsewhere, f"the page asked for something beyond 127.0.0.1: {elsewhere}"

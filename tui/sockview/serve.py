@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -168,12 +168,29 @@ def serve(
     url = (public_url or local_url(sock)).rstrip("/")
     command = shlex.join([sys.executable, "-m", "sockview", *app_args])
 
+    tabs: set[asyncio.Task[Any]] = set()
+
     class BoundServer(Server):
         """textual-serve's Server on a socket bound beforehand, with our page and message."""
 
         async def on_startup(self, app: web.Application) -> None:
             out.write(banner(url, _wildcard(sock), public_url is not None) + "\n")
             out.flush()
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            task = asyncio.current_task()
+            assert task is not None
+            tabs.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                tabs.discard(task)
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            # An open tab would hold Ctrl+C up for aiohttp's shutdown timeout (60 s):
+            # end each tab now, which tells its app to quit.
+            for task in list(tabs):
+                task.cancel()
 
         def serve(self, debug: bool = False) -> None:
             from aiohttp import web

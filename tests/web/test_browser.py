@@ -157,6 +157,18 @@ def wait_until(page: Any, ready: Callable[[], bool], what: str, terminal: Termin
         page.wait_for_timeout(50)
 
 
+def launch(playwright: Any, tmp_path: Path) -> Any:
+    """Debian's chromium, headless, with a fresh profile (--user-data-dir)."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_FLAGS,
+        viewport={"width": 1280, "height": 800},
+        accept_downloads=True,
+    )
+
+
 def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Path) -> None:
     assert served.port != 0
     assert any("Anyone who can reach this port" in line for line in served.said)
@@ -184,14 +196,7 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
         socket.on("framereceived", terminal.feed)
 
     with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh --user-data-dir
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 800},
-            accept_downloads=True,
-        )
+        context = launch(playwright, tmp_path)
         try:
             context.route("**/*", local_only)
             # s opens the download in a new tab; Chromium reports it on the tab that opened
@@ -242,3 +247,27 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
         finally:
             context.close()
     assert not elsewhere, f"the page asked for something beyond 127.0.0.1: {elsewhere}"
+
+
+def test_the_page_starts_without_its_font(
+    playwright_api: Any, served: Served, tmp_path: Path
+) -> None:
+    """A font that cannot load leaves the terminal in a fallback font, and no later."""
+    terminal = Terminal()
+    fonts: list[str] = []
+
+    def no_font(route: Any) -> None:
+        fonts.append(route.request.url)
+        route.abort()
+
+    with playwright_api.sync_playwright() as playwright:
+        context = launch(playwright, tmp_path)
+        try:
+            context.route("**/*.ttf", no_font)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("websocket", lambda socket: socket.on("framereceived", terminal.feed))
+            page.goto(served.url)
+            wait_until(page, lambda: "✔ done" in terminal.text, "the demo fetch end", terminal)
+        finally:
+            context.close()
+    assert fonts, "the page never asked for its font: the test tested nothing"

@@ -73,7 +73,7 @@ def test_the_message_says_who_can_reach_it() -> None:
     assert "Anyone who can reach this port can make this machine fetch" in local
     assert "--public-url" not in local
     everyone = banner("http://0.0.0.0:8000", wildcard=True, public=False)
-    assert "need --public-url" in everyone
+    assert "add --port 8000 --public-url http://ADDRESS:8000" in everyone
     assert "--public-url" not in banner("http://room:8000", wildcard=True, public=True)
 
 

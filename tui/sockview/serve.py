@@ -19,6 +19,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -137,9 +138,11 @@ def banner(url: str, wildcard: bool, public: bool) -> str:
         "  Open it in a browser; each tab runs its own app.",
     ]
     if wildcard and not public:
+        port = urlsplit(url).port
         lines.append(
-            "  Listening on every address: the page names its server by --public-url, so"
-            " students' browsers need --public-url http://THIS-MACHINE:PORT to reach it."
+            "  Listening on every address, but the page names this server by --public-url:"
+            f" for students' browsers, add --port {port} --public-url http://ADDRESS:{port}"
+            " (ADDRESS: this machine's, as the students reach it)."
         )
     lines += [
         "  Anyone who can reach this port can make this machine fetch any URL it can reach.",

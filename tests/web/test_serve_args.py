@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import pytest
 
@@ -95,3 +96,13 @@ def test_help_lists_the_serve_options() -> None:
 )
 def test_the_download_name_is_safe_in_an_unquoted_header(name: str, sent_as: str) -> None:
     assert browser_name(name) == sent_as
+
+
+def test_without_the_extra_it_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)  # import fails
+    assert main(["--serve", "--demo", "--port", "0"]) == 1
+    assert capsys.readouterr().err == (
+        "sockview: --serve needs textual-serve: pip install 'sockview[serve]'\n"
+    )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 TITLE = "sockview"
 TEMPLATES = Path(__file__).parent / "web"
-"""Our page: textual-serve's, with its font served from here instead of from Google."""
+"""Our page: textual-serve's, with its web font served by this server instead of Google."""
 
 # The options that only the serving process reads; a tab's app gets all the others.
 _WITH_VALUE = ("--host", "--port", "--public-url")
@@ -190,8 +190,8 @@ def serve(
                 tabs.discard(task)
 
         async def on_shutdown(self, app: web.Application) -> None:
-            # An open tab would hold Ctrl+C up for aiohttp's shutdown timeout (60 s):
-            # end each tab now, which tells its app to quit.
+            # aiohttp would wait for each open tab's websocket (about 20 s here) before
+            # it gave up: end each tab now, which tells its app to quit.
             for task in list(tabs):
                 task.cancel()
 

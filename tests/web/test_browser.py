@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from sockview.core.body import SpooledBody
+from sockview.core.runfile import read_run
 from sockview.core.sample_image import sample_png
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -237,6 +239,16 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
                 "the message that the body was sent",
                 terminal,
             )
+
+            page.keyboard.press("e")
+            wait_until(page, lambda: len(downloads) == 2, "the run file's download", terminal)
+            download = downloads[1]
+            assert download.suggested_filename == "cover.png.svrun"
+            run = read_run(download.path())
+            assert list(run.log.sizes) == sizes
+            assert isinstance(run.body, SpooledBody)
+            assert run.body.read_all() == sample_png()
+            run.body.close()
             # Ctrl+C (SIGTERM here) with a tab still open: the server and the tab's app end.
             served.process.terminate()
             try:

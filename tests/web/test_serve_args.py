@@ -30,6 +30,7 @@ def test_the_tabs_get_every_other_argument(argv: list[str], kept: list[str]) -> 
     [
         (["--serve", "--plain", "--demo"], "cannot be combined with --plain"),
         (["--serve", "--demo", "-o", "x.png"], "-o has no use"),
+        (["--serve", "--demo", "--record", "runs"], "--record has no use"),
         (["--port", "0", "--demo"], "are for --serve"),
         (["--serve", "--ser", "--demo"], "in full"),
         (["--serve", "--port", "70000"], "from 0 to 65535"),

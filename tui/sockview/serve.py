@@ -96,6 +96,8 @@ def check(args: argparse.Namespace, argv: list[str], parser: argparse.ArgumentPa
         parser.error("--serve serves the app; it cannot be combined with --plain")
     if args.output:
         parser.error("with --serve, s sends the body to the browser: -o has no use")
+    if args.record:
+        parser.error("with --serve, e sends the run file to the browser: --record has no use")
     kept = app_argv(argv)
     again = parser.parse_args(kept)
     if again.serve or again.host or again.port is not None or again.public_url:

@@ -41,7 +41,7 @@ from sockview.core.events import (
 from sockview.core.fetch import Fetch
 from sockview.core.replay import Replay
 from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
-from sockview.core.runfile import RunFileError, write_run
+from sockview.core.runfile import RunFileError, default_run_name, dump_run, write_run
 from sockview.core.sample_image import sample_png
 from sockview.core.save import (
     SaveError,
@@ -555,7 +555,16 @@ class SockviewApp(App[int]):
 
     def record_run(self, run: Run, chosen: str | None) -> None:
         """Write `run` to a run file at `chosen` (a file or folder; None: here), on a worker."""
+        if self.is_web:  # --serve: the run file goes to the browser, as the body does
+            self._send_run(run)
+            return
         self._record(run, chosen)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _send_run(self, run: Run) -> None:
+        with_body = self.settings.record_body
+        name = default_run_name(run)
+        send_download(self, lambda out: dump_run(run, out, with_body=with_body), name, "run file")
 
     @work(thread=True, group="save", exit_on_error=False)
     def _record(self, run: Run, chosen: str | None) -> None:

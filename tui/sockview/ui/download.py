@@ -43,7 +43,7 @@ def send_download(
     try:
         fill(spool)  # type: ignore[arg-type]
         size = spool.tell()
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # the writer's errors (I/O, a run file's) are one line each
         spool.close()
         app.call_from_thread(
             app.notify,

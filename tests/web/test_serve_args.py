@@ -75,7 +75,9 @@ def test_the_message_says_who_can_reach_it() -> None:
     assert "Anyone who can reach this port can make this machine fetch" in local
     assert "--public-url" not in local
     everyone = banner("http://0.0.0.0:8000", wildcard=True, public=False)
-    assert "add --port 8000 --public-url http://ADDRESS:8000" in everyone
+    assert "run with --port 8000 --public-url http://ADDRESS:8000." in everyone
+    named = banner("http://[::]:80", True, False, ["fd00::2", "10.0.0.5", "127.0.0.1", "::1"])
+    assert "--public-url http://[fd00::2]:80 (this machine: fd00::2, 10.0.0.5)." in named
     assert "--public-url" not in banner("http://room:8000", wildcard=True, public=True)
 
 

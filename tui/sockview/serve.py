@@ -12,14 +12,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import shlex
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
+
+from sockview.core.local_addresses import reachable_addresses
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -133,18 +137,24 @@ def _wildcard(sock: socket.socket) -> bool:
     return sock.getsockname()[0] in ("0.0.0.0", "::")
 
 
-def banner(url: str, wildcard: bool, public: bool) -> str:
-    """What --serve says at start: the URL to open, and who can reach it."""
+def banner(url: str, wildcard: bool, public: bool, addresses: Sequence[str] = ()) -> str:
+    """What --serve says at start: the URL to open, and who can reach it.
+
+    `addresses`: this machine's, for a server that listens on every address.
+    """
     lines = [
         f"sockview: serving the app at {url}",
         "  Open it in a browser; each tab runs its own app.",
     ]
     if wildcard and not public:
         port = urlsplit(url).port
+        outward = [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
+        shown = outward[0] if outward else "ADDRESS"
+        shown = f"[{shown}]" if ":" in shown else shown
         lines.append(
             "  Listening on every address, but the page names this server by --public-url:"
-            f" for students' browsers, add --port {port} --public-url http://ADDRESS:{port}"
-            " (ADDRESS: this machine's, as the students reach it)."
+            f" for students' browsers, run with --port {port} --public-url http://{shown}:{port}"
+            + (f" (this machine: {', '.join(outward)})." if outward else ".")
         )
     lines += [
         "  Anyone who can reach this port can make this machine fetch any URL it can reach.",
@@ -179,7 +189,9 @@ def serve(
         """textual-serve's Server on a socket bound beforehand, with our page and message."""
 
         async def on_startup(self, app: web.Application) -> None:
-            out.write(banner(url, _wildcard(sock), public_url is not None) + "\n")
+            wildcard = _wildcard(sock)
+            addresses = reachable_addresses(sock.getsockname()[0]) if wildcard else []
+            out.write(banner(url, wildcard, public_url is not None, addresses) + "\n")
             out.flush()
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:

@@ -83,13 +83,17 @@ def _escaping(stream: TextIO) -> TextIO:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sockview",
+        # Raw, so that the examples keep one a line; the options' help is still wrapped.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Fetch a URL over a raw TCP socket and watch what every recv() call returns."
-            " Opens the app; --plain prints the book's lines instead."
+            "Fetch a URL over a raw TCP socket and watch what every recv() call returns.\n"
+            "Opens the app; --plain prints the book's lines instead."
         ),
         epilog=(
-            "examples:  sockview --demo    sockview --demo --plain --delay 0.25"
-            "    sockview http://127.0.0.1:8000/cover.png -o stuff.png"
+            "examples:\n"
+            "  sockview --demo\n"
+            "  sockview --demo --plain --delay 0.25\n"
+            "  sockview http://127.0.0.1:8000/cover.png -o stuff.png"
         ),
     )
     parser.add_argument("url", nargs="?", help="http:// or https:// URL to fetch")

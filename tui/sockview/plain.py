@@ -14,6 +14,7 @@ import threading
 from typing import BinaryIO, TextIO
 
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
+from sockview.core.errors import count_bytes, counted
 from sockview.core.events import ChunksReceived, Event, Failed, Finished
 from sockview.core.fetch import Fetch
 from sockview.core.run import Run, RunSource
@@ -182,10 +183,12 @@ def _plain_body(output: str | None) -> BodySink:
 
 def _summary(run: Run, result: Finished) -> str:
     head = run.head
-    what = f"{result.total} bytes in {result.recv_count} recvs, {result.elapsed:.3f} s"
+    what = f"{count_bytes(result.total)} in {counted(result.recv_count, 'recv')}"
+    what += f", {result.elapsed:.3f} s"
     if head is not None:
         what += (
-            f"; {visible(head.status_line)}; body {result.body_bytes} bytes ({head.framing.value})"
+            f"; {visible(head.status_line)}; body {count_bytes(result.body_bytes)}"
+            f" ({head.framing.value})"
         )
     return f"sockview: {what}"
 
@@ -218,7 +221,8 @@ def _save_log(run: Run, chosen: str, err: TextIO) -> int:
     except SaveError as exc:
         err.write(f"sockview: {exc}\n")
         return 1
-    err.write(f"sockview: wrote {len(run.log)} records to {visible(str(saved.path))}\n")
+    records = counted(len(run.log), "record")
+    err.write(f"sockview: wrote {records} to {visible(str(saved.path))}\n")
     return 0
 
 

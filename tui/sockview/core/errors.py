@@ -138,9 +138,15 @@ def describe_cafile_error(exc: BaseException, cafile: str | None) -> str:
     return f"cannot load CA certificates from {cafile!r} (--cacert): {why}"
 
 
-def count_bytes(count: int) -> str:
+def counted(count: int, noun: str, *, grouped: bool = False) -> str:
+    """`1 recv`, `2 recvs`; `grouped` writes `12,345`."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {noun}" if count == 1 else f"{number} {noun}s"
+
+
+def count_bytes(count: int, *, grouped: bool = False) -> str:
     """`1 byte`, `2 bytes`."""
-    return f"{count} byte" if count == 1 else f"{count} bytes"
+    return counted(count, "byte", grouped=grouped)
 
 
 def so_far(total: int) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import h11
 
 from sockview.core.body import BodySink
-from sockview.core.errors import describe_store_error
+from sockview.core.errors import count_bytes, counted, describe_store_error
 from sockview.core.events import Framing, HeadersComplete, InterimResponse
 
 MAX_HEADER = 64 * 1024
@@ -219,8 +219,9 @@ class ResponseParser:
     def _short_body(self) -> str:
         assert self.head is not None
         return (
-            f"the connection closed after {self.body_bytes} of {self.head.content_length}"
-            " body bytes (Content-Length): the body is incomplete"
+            f"the connection closed after {self.body_bytes} of"
+            f" {counted(self.head.content_length or 0, 'body byte')}"
+            " (Content-Length): the body is incomplete"
         )
 
     def _take_head(self) -> tuple[str, int, int]:
@@ -286,7 +287,7 @@ class ResponseParser:
 
     def _cap(self) -> str:
         cap = self.max_header
-        return f"{cap // 1024} KiB" if cap % 1024 == 0 else f"{cap} bytes"
+        return f"{cap // 1024} KiB" if cap % 1024 == 0 else count_bytes(cap)
 
     def _explain(self, exc: h11.RemoteProtocolError) -> str:
         """One line for the user from h11's complaint."""
@@ -317,7 +318,7 @@ class ResponseParser:
             if head.framing is Framing.CHUNKED:
                 return (
                     f"the connection closed in the middle of the chunked body"
-                    f" after {self.body_bytes} body bytes: the body is incomplete"
+                    f" after {counted(self.body_bytes, 'body byte')}: the body is incomplete"
                 )
             return self._short_body()
         if "Receive buffer too long" in message:

@@ -11,6 +11,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left as they are in the request target; anything else is percent-encoded.
 _PATH_SAFE = "/%?=&;:@!$'()*+,-._~"
 _ZONE = re.compile(r"[A-Za-z0-9._~-]+")
+# A scheme at the very start (RFC 3986), and what follows its colon.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.DOTALL)
+# After `host:`, a port (maybe empty) then the path, query or fragment: a host, not a scheme.
+_PORT_THEN_PATH = re.compile(r"[0-9]*(?:[/?#]|$)")
 
 
 class UrlError(ValueError):
@@ -53,15 +57,14 @@ def parse_url(text: str) -> Target:
         raise UrlError("no URL given: type one, e.g. http://127.0.0.1:8000/cover.png")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
         raise UrlError("the URL contains spaces or control characters")
-    if "://" not in text:
-        text = "http://" + text
+    text = _with_scheme(text)
     try:
         parts = urlsplit(text)
     except ValueError as exc:
         raise UrlError(f"malformed URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise UrlError(f"unsupported scheme {scheme!r}: sockview fetches http:// and https:// URLs")
+        raise _unsupported(scheme)
     host = parts.hostname
     if not host:
         raise UrlError("the URL has no host")
@@ -98,3 +101,34 @@ def parse_url(text: str) -> Target:
     if parts.query:
         path += "?" + quote(parts.query, safe=_PATH_SAFE)
     return Target(scheme=scheme, host=host, port=port, path=path)
+
+
+def _with_scheme(text: str) -> str:
+    """`text` with its scheme, http:// if it has none; UrlError if the scheme is mistyped.
+
+    Only the start of the text can hold a scheme: a `://` in the query
+    (`host/a?next=http://x`) is not one, nor is the `host:` of `host:8000/x`.
+    """
+    if text.startswith("//"):
+        return "http:" + text
+    match = _SCHEME.match(text)
+    if match is None:
+        return "http://" + text
+    scheme, rest = match.groups()
+    if rest.startswith("//"):
+        return text
+    name = scheme.lower()
+    if name in DEFAULT_PORTS:
+        if not rest.strip("/"):
+            raise UrlError("the URL has no host")
+        slashes = len(rest) - len(rest.lstrip("/"))
+        given = f"{name}:" + "/" * slashes
+        fixed = f"{name}://{rest.lstrip('/')}"
+        raise UrlError(f"{given} needs two slashes: did you mean {fixed}?")
+    if "." in scheme or _PORT_THEN_PATH.match(rest):
+        return "http://" + text  # `localhost:8000/x`, `example.com:80`
+    raise _unsupported(name)
+
+
+def _unsupported(scheme: str) -> UrlError:
+    return UrlError(f"unsupported scheme {scheme!r}: sockview fetches http:// and https:// URLs")

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Static
 
+from sockview.core.errors import count_bytes
 from sockview.core.events import Framing, HeadersComplete, InterimResponse
 from sockview.core.text import visible
 
@@ -168,7 +169,7 @@ class HeaderPanel(Vertical):
         text.append("\nHeader length ")
         text.append(str(head.header_length), style="bold")
         if head.framing is Framing.CONTENT_LENGTH:
-            body = f"body {head.content_length} bytes (Content-Length)"
+            body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
         else:
             body = f"body: {head.framing.value}"
         text.append(f" · {body}", style="dim")
@@ -189,7 +190,7 @@ class HeaderPanel(Vertical):
 
     def _update_titles(self) -> None:
         if self.showing_request:
-            self.border_title = f"Request · {len(self._request)} bytes sent"
+            self.border_title = f"Request · {count_bytes(len(self._request))} sent"
             self.border_subtitle = "t: response"
         else:
             self.border_title = "Response header"

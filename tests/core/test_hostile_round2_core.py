@@ -12,6 +12,7 @@ import pytest
 from sockview.cli import main
 from sockview.core.url import UrlError, parse_url
 from tests.conftest import send_parts
+from tests.core.hostile import failed, fetch_pieces, finished
 
 # -- URLs that say what is wrong with them ------------------------------------------------
 
@@ -115,3 +116,64 @@ def test_help_shows_one_example_a_line() -> None:
     ]
     # The options' help is still wrapped to the terminal.
     assert max(map(len, lines)) <= 80
+
+
+# -- the header cap is on the whole response head -----------------------------------------
+
+KiB = 1024
+CAP_MESSAGE = "the response header is larger than the 64 KiB cap (--max-header raises it)"
+
+
+def head_of(size: int, status: bytes = b"200 OK", end: bytes = b"\r\n") -> bytes:
+    """A complete response head of exactly `size` bytes, its blank line included."""
+    start = b"HTTP/1.1 " + status + b"\r\nX-Fill: "
+    return start + b"a" * (size - len(start) - 2 - len(end)) + b"\r\n" + end
+
+
+def interims_of(size: int) -> bytes:
+    """Interim 103 responses, about `size` bytes of them, each well under the cap."""
+    one = head_of(1000, b"103 Early Hints")
+    return one * (size // len(one))
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["one-recv", "many-recvs"])
+def test_interims_and_the_header_together_count_against_the_cap(whole: bool) -> None:
+    response = interims_of(58 * KiB) + head_of(60 * KiB)[:-2] + b"Content-Length: 2\r\n\r\nok"
+    pieces = (
+        [response] if whole else [response[i : i + 1000] for i in range(0, len(response), 1000)]
+    )
+    running = fetch_pieces(pieces)
+    result = failed(running)
+    assert result.reason.startswith("the response header, with the 59 interim 1xx responses")
+    assert result.reason.endswith("is larger than the 64 KiB cap (--max-header raises it)")
+    assert running.head is None
+
+
+def test_a_head_over_the_cap_in_one_recv_is_refused() -> None:
+    running = fetch_pieces([head_of(100 * KiB)[:-2] + b"Content-Length: 2\r\n\r\nok"])
+    assert len(running.fetch.log) == 1
+    assert failed(running).reason == CAP_MESSAGE
+    assert running.head is None
+
+
+def test_a_head_at_the_cap_in_one_recv_is_fine() -> None:
+    head = head_of(64 * KiB - 19)[:-2] + b"Content-Length: 2\r\n\r\n"
+    assert len(head) == 64 * KiB
+    assert finished(fetch_pieces([head + b"ok"])).body_bytes == 2
+    assert failed(fetch_pieces([b"HTTP/1.1 200 OK\r\nX: y" + head[17:] + b"ok"])).reason == (
+        CAP_MESSAGE
+    )
+
+
+def test_max_header_1024_refuses_a_1_7kb_head_in_one_recv(serve, capsys) -> None:  # type: ignore[no-untyped-def]
+    response = head_of(1700)[:-2] + b"Content-Length: 2\r\n\r\nok"
+    running = fetch_pieces([response], max_header=1024)
+    assert len(running.fetch.log) == 1
+    assert failed(running).reason == (
+        "the response header is larger than the 1 KiB cap (--max-header raises it)"
+    )
+    server = serve(send_parts(response))
+    assert main([server.url("/"), "--plain", "--max-header", "1024"]) == 1
+    assert capsys.readouterr().err == (
+        "sockview: the response header is larger than the 1 KiB cap (--max-header raises it)\n"
+    )

@@ -23,7 +23,7 @@ from sockview.core.errors import count_bytes, counted, describe_store_error
 from sockview.core.events import Framing, HeadersComplete, InterimResponse
 
 MAX_HEADER = 64 * 1024
-"""Default cap on one response head (status line and headers)."""
+"""Default cap on the response head: any interim 1xx responses and the header, up to the body."""
 
 # The same blank-line rule h11 uses to find the end of a head (`_receivebuffer.py`).
 _BLANK_LINE = re.compile(b"\n\r?\n")
@@ -31,6 +31,7 @@ _BYTEARRAY = re.compile(r"""bytearray\((b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)
 _NO_BODY_STATUSES = (204, 304)
 _COUNTED = (Framing.CONTENT_LENGTH, Framing.UNTIL_CLOSE)
 _STATUS_START = b"HTTP/"
+_INTERIM_START = re.compile(rb"HTTP/[0-9]\.[0-9] 1")
 _MAX_REASON = 200
 """Longest reason, in characters: h11 quotes whole header lines in its complaints."""
 
@@ -78,6 +79,7 @@ class ResponseParser:
         self._raw = bytearray()
         self._raw_base = 0
         self._head_bytes = bytearray()
+        self._interims = 0
         self.head: HeadersComplete | None = None
         self.body_bytes = 0
         self.done = False
@@ -113,7 +115,12 @@ class ResponseParser:
             self._check_start()
         # h11 copies the data into its own buffer (`bytearray += data`): any bytes-like works.
         self._conn.receive_data(data)  # type: ignore[arg-type]
-        return self._drain()
+        done = self._drain()
+        if self.head is None and self._raw_base + len(self._raw) > self.max_header:
+            # h11's own cap is per head, and only for a head still incomplete: the cap is
+            # on all of them together, however the recvs cut them.
+            raise ProtocolFailure(self._too_large(pending=True))
+        return done
 
     def take_body(self, data: bytes | memoryview) -> bool:
         """While counting: raw bytes of the body, stored; True once the body is complete.
@@ -241,12 +248,9 @@ class ResponseParser:
 
     def _interim(self, event: h11.InformationalResponse) -> None:
         text, _, _ = self._take_head()
+        self._interims += 1
         if self._raw_base > self.max_header:
-            # h11's cap is per head: without this, an endless run of 1xx never ends.
-            raise ProtocolFailure(
-                f"the server sent more than {self._cap()} of interim 1xx responses"
-                " (--max-header raises the cap)"
-            )
+            raise ProtocolFailure(self._too_many_interims())
         self._on_interim(
             InterimResponse(
                 status=event.status_code,
@@ -257,6 +261,8 @@ class ResponseParser:
 
     def _head_done(self, event: h11.Response) -> None:
         text, header_length, body_offset = self._take_head()
+        if body_offset > self.max_header:
+            raise ProtocolFailure(self._too_large())
         self._raw = bytearray()
         headers = event.headers
         names = {name for name, _ in headers}
@@ -285,6 +291,29 @@ class ResponseParser:
         )
         self._on_head(self.head)
 
+    def _too_large(self, pending: bool = False) -> str:
+        """The head is over the cap: the interims alone, or with the header.
+
+        `pending`: the head still arriving (in `_raw`) is part of the excess.
+        """
+        if pending and _INTERIM_START.match(self._raw):
+            return self._too_many_interims()  # the head that is still arriving is one more
+        if not self._interims:
+            return (
+                f"the response header is larger than the {self._cap()} cap (--max-header raises it)"
+            )
+        interims = counted(self._interims, "interim 1xx response")
+        return (
+            f"the response header, with the {interims} before it, is larger than"
+            f" the {self._cap()} cap (--max-header raises it)"
+        )
+
+    def _too_many_interims(self) -> str:
+        return (
+            f"the server sent more than {self._cap()} of interim 1xx responses"
+            " (--max-header raises the cap)"
+        )
+
     def _cap(self) -> str:
         cap = self.max_header
         return f"{cap // 1024} KiB" if cap % 1024 == 0 else count_bytes(cap)
@@ -294,10 +323,7 @@ class ResponseParser:
         message = _one_line(str(exc))
         if self.head is None:
             if "Receive buffer too long" in message:
-                return (
-                    f"the response header is larger than the {self._cap()} cap"
-                    " (--max-header raises it)"
-                )
+                return self._too_large(pending=True)
             if "_SWITCH_UPGRADE" in message:
                 return "the server switched protocols (101) although no upgrade was asked for"
             if "conflicting Content-Length" in message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from sockview.cli import main
 from sockview.core.url import UrlError, parse_url
 from tests.conftest import send_parts
-from tests.core.hostile import failed, fetch_pieces, finished
+from tests.core.hostile import failed, fetch, fetch_pieces, finished, splits
 
 # -- URLs that say what is wrong with them ------------------------------------------------
 
@@ -177,3 +178,56 @@ def test_max_header_1024_refuses_a_1_7kb_head_in_one_recv(serve, capsys) -> None
     assert capsys.readouterr().err == (
         "sockview: the response header is larger than the 1 KiB cap (--max-header raises it)\n"
     )
+
+
+# -- a bare-LF chunked body names its line ------------------------------------------------
+
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+BARE_LF = "invalid chunked body: the chunk size line b'5\\n' ends in a bare LF, not CRLF"
+
+
+@pytest.mark.parametrize("close", [True, False], ids=["then-close", "kept-open"])
+def test_a_bare_lf_chunk_line_is_named(serve, close: bool) -> None:  # type: ignore[no-untyped-def]
+    """With the close, or without it: a server that keeps the connection is not waited on."""
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(CHUNKED + b"5\nhello\n0\n\n")
+        if close:
+            conn.shutdown(socket.SHUT_WR)
+        server.stopping.wait()
+
+    server = serve(script)
+    running = fetch(server.url("/"), read_timeout=60)
+    assert failed(running).reason == BARE_LF
+    assert running.fetch.body.size == 0
+
+
+@pytest.mark.parametrize(("name", "pieces"), list(splits(CHUNKED + b"5\r\nhello\r\n0\n\n")))
+def test_a_bare_lf_last_chunk_line_is_named_however_it_is_cut(
+    name: str, pieces: list[bytes]
+) -> None:
+    result = failed(fetch_pieces(pieces))
+    assert result.reason == (
+        "invalid chunked body: the chunk size line b'0\\n' ends in a bare LF, not CRLF"
+    )
+    assert result.body_bytes == 5
+
+
+def test_a_bare_lf_trailer_line_is_still_fine() -> None:
+    response = CHUNKED + b"5\r\nhello\r\n0\r\nX-Trailer: 1\n\n"
+    for _, pieces in splits(response):
+        assert finished(fetch_pieces(pieces)).body_bytes == 5
+
+
+def test_a_close_inside_a_chunk_line_says_the_body_is_incomplete() -> None:
+    result = failed(fetch_pieces([CHUNKED + b"5\r\nhello\r\n1"]))
+    assert result.reason == (
+        "the connection closed in the middle of the chunked body after 5 body bytes:"
+        " the body is incomplete"
+    )
+
+
+def test_a_bare_lf_chunked_body_in_plain_mode(serve, capsys) -> None:  # type: ignore[no-untyped-def]
+    server = serve(send_parts(CHUNKED + b"5\nhello\n0\n\n"))
+    assert main([server.url("/"), "--plain"]) == 1
+    assert capsys.readouterr().err == f"sockview: {BARE_LF}\n"

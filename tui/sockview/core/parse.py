@@ -32,6 +32,11 @@ _NO_BODY_STATUSES = (204, 304)
 _COUNTED = (Framing.CONTENT_LENGTH, Framing.UNTIL_CLOSE)
 _STATUS_START = b"HTTP/"
 _INTERIM_START = re.compile(rb"HTTP/[0-9]\.[0-9] 1")
+# A chunk size line (hex digits, maybe an extension) ended by a bare LF: h11 wants CRLF, and
+# would wait for one. A trailer field line has a colon, so it never matches.
+_BARE_LF_CHUNK_LINE = re.compile(rb"[0-9A-Fa-f][^\r\n:]*\n")
+_SHOWN_LINE = 40
+"""Bytes of a malformed chunk line quoted in the message."""
 _MAX_REASON = 200
 """Longest reason, in characters: h11 quotes whole header lines in its complaints."""
 
@@ -116,7 +121,12 @@ class ResponseParser:
         # h11 copies the data into its own buffer (`bytearray += data`): any bytes-like works.
         self._conn.receive_data(data)  # type: ignore[arg-type]
         done = self._drain()
-        if self.head is None and self._raw_base + len(self._raw) > self.max_header:
+        if self.head is not None:
+            if not done and self.head.framing is Framing.CHUNKED and b"\n" in data:
+                # Only a recv with a line feed can end a line; a bare-LF one would
+                # otherwise hold the fetch until the close or the read timeout.
+                self._check_chunk_line()
+        elif self._raw_base + len(self._raw) > self.max_header:
             # h11's own cap is per head, and only for a head still incomplete: the cap is
             # on all of them together, however the recvs cut them.
             raise ProtocolFailure(self._too_large(pending=True))
@@ -216,6 +226,18 @@ class ResponseParser:
                     return False
         except h11.RemoteProtocolError as exc:
             raise ProtocolFailure(self._explain(exc)) from None
+
+    def _check_chunk_line(self) -> None:
+        """Fail if the chunk line h11 is waiting on ended in a bare LF."""
+        pending, _ = self._conn.trailing_data
+        match = _BARE_LF_CHUNK_LINE.match(pending)
+        if match is not None:
+            raise ProtocolFailure(self._bare_lf(match.group()))
+
+    @staticmethod
+    def _bare_lf(line: bytes) -> str:
+        shown = repr(line[:_SHOWN_LINE]) + ("..." if len(line) > _SHOWN_LINE else "")
+        return f"invalid chunked body: the chunk size line {shown} ends in a bare LF, not CRLF"
 
     def _count_from_here(self, head: HeadersComplete) -> None:
         self.counting = True
@@ -339,9 +361,16 @@ class ResponseParser:
             if "response line" in message or "request line" in message:
                 return "the server did not send an HTTP status line where one was due"
             return f"invalid response header: {message}"
+        chunked = self.head.framing is Framing.CHUNKED
+        if chunked and "peer unexpectedly closed connection" in message:
+            # The close came in the middle of a chunk line or the trailer.
+            pending, _ = self._conn.trailing_data
+            match = _BARE_LF_CHUNK_LINE.match(pending)
+            if match is not None:
+                return self._bare_lf(match.group())
+            message = "peer closed connection without sending complete message body"
         if "peer closed connection without sending complete message body" in message:
-            head = self.head
-            if head.framing is Framing.CHUNKED:
+            if chunked:
                 return (
                     f"the connection closed in the middle of the chunked body"
                     f" after {counted(self.body_bytes, 'body byte')}: the body is incomplete"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import trustme
 
 from sockview.cli import main
 from sockview.core.url import UrlError, parse_url
@@ -231,3 +234,91 @@ def test_a_bare_lf_chunked_body_in_plain_mode(serve, capsys) -> None:  # type: i
     server = serve(send_parts(CHUNKED + b"5\nhello\n0\n\n"))
     assert main([server.url("/"), "--plain"]) == 1
     assert capsys.readouterr().err == f"sockview: {BARE_LF}\n"
+
+
+# -- a TLS close without close_notify ------------------------------------------------------
+
+UNTIL_CLOSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello"
+RAGGED = (
+    "the connection closed without TLS close_notify after 5 body bytes: the body runs until"
+    " the close, so it may have been cut short (kept as incomplete)"
+)
+
+
+@pytest.fixture(scope="module")
+def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    """A server context for 127.0.0.1, and the CA file that trusts it."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return context, str(path)
+
+
+def tls_server(serve, tls_ca, response: bytes, close_notify: bool) -> str:  # type: ignore[no-untyped-def]
+    """An https URL whose server answers `response`, then closes with or without close_notify."""
+    context, _ = tls_ca
+
+    def script(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = tls.recv(4096)
+                if not more:
+                    return
+                data += more
+            tls.sendall(response)
+            if close_notify:
+                with contextlib.suppress(OSError):
+                    tls.unwrap()
+            # Otherwise the close of the socket is a TCP FIN with no TLS close_notify:
+            # what a truncation on the path looks like.
+
+    return str(serve(script, read_request=False).url("/x.txt", scheme="https"))
+
+
+def test_an_until_close_body_without_close_notify_is_incomplete(serve, tls_ca) -> None:  # type: ignore[no-untyped-def]
+    running = fetch(tls_server(serve, tls_ca, UNTIL_CLOSE, close_notify=False), cafile=tls_ca[1])
+    result = failed(running)
+    assert result.reason == RAGGED
+    assert not running.fetch.complete
+    assert running.fetch.body.read_all() == b"hello"  # type: ignore[attr-defined]
+
+
+def test_an_until_close_body_with_close_notify_is_whole(serve, tls_ca) -> None:  # type: ignore[no-untyped-def]
+    running = fetch(tls_server(serve, tls_ca, UNTIL_CLOSE, close_notify=True), cafile=tls_ca[1])
+    assert finished(running).body_bytes == 5
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ],
+    ids=["content-length", "chunked"],
+)
+def test_framed_bodies_need_no_close_notify(serve, tls_ca, response: bytes) -> None:  # type: ignore[no-untyped-def]
+    running = fetch(tls_server(serve, tls_ca, response, close_notify=False), cafile=tls_ca[1])
+    assert finished(running).body_bytes == 5
+
+
+def test_a_short_content_length_body_without_close_notify_says_so(serve, tls_ca) -> None:  # type: ignore[no-untyped-def]
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhello"
+    result = failed(
+        fetch(tls_server(serve, tls_ca, response, close_notify=False), cafile=tls_ca[1])
+    )
+    assert result.reason == (
+        "the connection closed after 5 of 9 body bytes (Content-Length): the body is incomplete"
+    )
+
+
+def test_plain_mode_saves_a_ragged_body_as_partial(serve, tls_ca, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url = tls_server(serve, tls_ca, UNTIL_CLOSE, close_notify=False)
+    status = main([url, "--plain", "--cacert", tls_ca[1], "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"sockview: {RAGGED}\n" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["x.partial.txt"]
+    assert (tmp_path / "x.partial.txt").read_bytes() == b"hello"

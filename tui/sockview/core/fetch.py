@@ -288,8 +288,13 @@ class Fetch:
             tls_version = None
             if context is not None:
                 describe = describe_handshake_error
+                # Not suppressed: a close without close_notify must be told from a clean
+                # one, for a body that runs until the close (see `feed_eof`).
                 sock = context.wrap_socket(
-                    sock, server_hostname=target.host, do_handshake_on_connect=False
+                    sock,
+                    server_hostname=target.host,
+                    do_handshake_on_connect=False,
+                    suppress_ragged_eofs=False,
                 )
                 with self._lock:
                     self._sock = sock
@@ -462,6 +467,8 @@ class Fetch:
         """Bytes in `buffer` that the parser has not seen yet."""
         complete = False
         error: str | None = None
+        clean = True
+        """False when a TLS peer closed without close_notify."""
         try:
             while not complete:
                 if not parser.counting:
@@ -514,6 +521,8 @@ class Fetch:
                     delay_seen = self._note_delay()
                 if not complete and delay.enabled and delay.pause(stop):
                     break
+        except ssl.SSLEOFError:
+            clean = False  # the TCP close came without TLS close_notify: an end all the same
         except OSError as exc:
             if not stop.is_set():
                 error = describe_receive_error(exc, self.peer, total)
@@ -525,7 +534,7 @@ class Fetch:
                 complete = parser.skip_to(total)
                 body.size = parser.body_bytes
         if not complete and error is None and self._abort_reason is None:
-            complete = parser.feed_eof()
+            complete = parser.feed_eof(clean)
         if not complete:
             return self._failed(self._incomplete_reason(parser, total, error))
         return Finished(

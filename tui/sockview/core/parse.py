@@ -166,17 +166,25 @@ class ResponseParser:
                 self.done = True
         return self.done
 
-    def feed_eof(self) -> bool:
+    def feed_eof(self, clean: bool = True) -> bool:
         """The server closed the connection; True if the response was complete anyway.
 
         A close before the head ended is not a protocol error but a short answer: False,
         and the caller says how many bytes came (h11 would only say "unexpectedly closed").
+        `clean` is False for a TLS connection closed without close_notify: anyone on the
+        path can forge that close, so a body that runs until the close is not known whole.
         """
         if self.head is None:
             return False
         if self.counting:
             if self._left:
                 raise ProtocolFailure(self._short_body())
+            if self._left is None and not clean:
+                raise ProtocolFailure(
+                    f"the connection closed without TLS close_notify after"
+                    f" {counted(self.body_bytes, 'body byte')}: the body runs until the close,"
+                    " so it may have been cut short (kept as incomplete)"
+                )
             self.done = True
             return True
         self._conn.receive_data(b"")

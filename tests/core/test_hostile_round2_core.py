@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
+import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
 import trustme
 
 from sockview.cli import main
+from sockview.core.body import DiscardBody
+from sockview.core.events import Failed
+from sockview.core.records import ChunkRecord, RecvLog
 from sockview.core.url import UrlError, parse_url
 from tests.conftest import send_parts
-from tests.core.hostile import failed, fetch, fetch_pieces, finished, splits
+from tests.core.fetching import start, wait_for
+from tests.core.hostile import failed, fetch, fetch_pieces, finished, pour, splits
 
 # -- URLs that say what is wrong with them ------------------------------------------------
 
@@ -322,3 +330,141 @@ def test_plain_mode_saves_a_ragged_body_as_partial(serve, tls_ca, capsys, tmp_pa
     assert f"sockview: {RAGGED}\n" in err
     assert [p.name for p in tmp_path.iterdir()] == ["x.partial.txt"]
     assert (tmp_path / "x.partial.txt").read_bytes() == b"hello"
+
+
+# -- the recv log stays bounded -----------------------------------------------------------
+
+
+def filled_log(rows: int, rows_in_memory: int) -> tuple[RecvLog, list[int], list[int]]:
+    """A log of `rows` rows, spilled as it grew (as the watchdog does), and its columns."""
+    log = RecvLog(rows_in_memory)
+    times = [3 * i + 1 for i in range(rows)]
+    sizes = [(i * 7919) % 5120 + 1 for i in range(rows)]
+    for index, (time_ns, size) in enumerate(zip(times, sizes, strict=True)):
+        log.times_ns.append(time_ns)
+        log.sizes.append(size)
+        if index % 7 == 0:
+            log.spill()
+            assert log.in_memory <= rows_in_memory
+    return log, times, sizes
+
+
+def test_older_rows_move_to_disk_and_read_back_the_same() -> None:
+    log, times, sizes = filled_log(1000, rows_in_memory=64)
+    totals = list(itertools.accumulate(sizes))
+    assert log.on_disk > 0 and log.on_disk + log.in_memory == len(log) == 1000
+    assert log.in_memory <= 64
+    assert (list(log.times_ns), list(log.sizes), list(log.totals)) == (times, sizes, totals)
+    assert [log[i] for i in (0, 31, 32, 500, 999, -1)] == [
+        ChunkRecord(i % 1000, times[i], sizes[i], totals[i]) for i in (0, 31, 32, 500, 999, -1)
+    ]
+    for first, stop in [(0, 1000), (5, 40), (30, 70), (990, 1000), (0, 0), (999, 2000)]:
+        assert list(log.sizes[first:stop]) == sizes[first:stop]
+        assert list(log.totals[first:stop]) == totals[first:stop]
+    assert list(log.sizes[::-100]) == sizes[::-100]
+    assert log.total == totals[-1]
+    assert [log.index_of_offset(offset) for offset in (0, totals[0], totals[600] - 1)] == [
+        0,
+        1,
+        600,
+    ]
+    assert log.csv_lines() == "".join(
+        f"{i},{times[i] / 1e6:.3f},{sizes[i]},{totals[i]}\n" for i in range(1000)
+    )
+    assert log.csv_lines(10, 12) == f"10,{times[10] / 1e6:.3f},{sizes[10]},{totals[10]}\n" + (
+        f"11,{times[11] / 1e6:.3f},{sizes[11]},{totals[11]}\n"
+    )
+    with pytest.raises(IndexError):
+        log.sizes[1000]
+
+
+def test_readers_on_other_threads_see_every_row_while_it_spills() -> None:
+    """The loop appends, the watchdog spills, readers index: every row they read is right."""
+    rows = 60_000
+    log = RecvLog(1000)
+    sizes = [(i * 7919) % 5120 + 1 for i in range(rows)]
+    totals = list(itertools.accumulate(sizes))
+    stop = threading.Event()
+    wrong: list[tuple[int, int, int]] = []
+
+    def read() -> None:
+        index = 0
+        while not stop.is_set():
+            known = len(log.sizes)
+            if known:
+                index = (index * 31 + 17) % known
+                row = log[index]
+                if (row.size, row.total, row.time_ns) != (sizes[index], totals[index], index):
+                    wrong.append((index, row.size, row.total))
+
+    def spill() -> None:
+        while not stop.is_set():
+            log.spill()
+
+    threads = [threading.Thread(target=read) for _ in range(2)] + [threading.Thread(target=spill)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for index, size in enumerate(sizes):
+            log.times_ns.append(index)
+            log.sizes.append(size)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert not wrong
+    assert log.on_disk > 0
+    assert list(log.totals) == totals
+
+
+def test_an_endless_body_keeps_a_bounded_recv_log(serve) -> None:  # type: ignore[no-untyped-def]
+    """Small recvs, a small cap: the fetch moves older rows to disk as it goes."""
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n")
+        pour(conn, b"x" * 65536, server.stopping)
+
+    server = serve(script)
+    rows, cap = 300_000, 10_000
+    tracemalloc.start()
+    try:
+        running = start(
+            server.url("/"), body=DiscardBody(), bufsize=16, read_timeout=60, rows_in_memory=cap
+        )
+        wait_for(lambda: len(running.fetch.log) >= rows, "many recvs")
+        running.fetch.cancel()
+        result = running.join()  # not `failed`: its checks take time quadratic in the rows
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    log = running.fetch.log
+    assert isinstance(result, Failed) and result.cancelled
+    assert result.recv_count == len(log) >= rows
+    assert log.on_disk >= rows // 2
+    # Every row read back, from disk or memory, adds up.
+    assert sum(log.sizes) == log.total == result.total
+    assert list(log.totals[:3]) == list(itertools.accumulate(log.sizes[:3]))
+    # All the rows in memory would take 20 bytes each.
+    assert peak < 20 * rows / 2, f"peak {peak} bytes for {result.recv_count} recvs"
+
+
+def test_a_recv_log_that_cannot_go_to_disk_ends_the_fetch_in_one_line(
+    serve, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n")
+        pour(conn, b"x" * 65536, server.stopping)
+
+    server = serve(script)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    running = start(
+        server.url("/"), body=DiscardBody(), bufsize=16, read_timeout=60, rows_in_memory=100
+    )
+    result = running.join()
+    assert isinstance(result, Failed) and not result.cancelled
+    assert result.reason.startswith("cannot keep the recv log after ")
+    assert result.reason.endswith(" recvs: No such file or directory")
+    assert running.fetch.log.on_disk == 0 and len(running.fetch.log) > 100

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import tempfile
 
 _INSECURE = "--insecure skips the check"
 _CACERT = "--cacert PEM trusts its CA, " + _INSECURE
@@ -162,6 +163,16 @@ def describe_store_error(exc: OSError, kept: int, store: str) -> str:
     else:
         why = exc.strerror or str(exc)
     return f"cannot keep the body {where}: {why}"
+
+
+def describe_log_error(exc: OSError, rows: int) -> str:
+    """Why the older recv records could not be moved to their temporary file."""
+    store = f"the temporary folder ({tempfile.gettempdir()})"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"no space left in {store}"
+    else:
+        why = exc.strerror or str(exc)
+    return f"cannot keep the recv log after {counted(rows, 'recv')}: {why}"
 
 
 def describe_receive_error(exc: BaseException, peer: str, total: int) -> str:

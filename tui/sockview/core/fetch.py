@@ -34,6 +34,7 @@ from sockview.core.errors import (
     describe_cafile_error,
     describe_connect_error,
     describe_handshake_error,
+    describe_log_error,
     describe_receive_error,
     describe_send_error,
     so_far,
@@ -49,7 +50,7 @@ from sockview.core.events import (
     RequestSent,
 )
 from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
-from sockview.core.records import RecvLog
+from sockview.core.records import ROWS_IN_MEMORY, RecvLog
 from sockview.core.recvloop import loop_for
 from sockview.core.request import RequestStyle, build_request
 from sockview.core.run import DelayChange, FetchState, Run
@@ -88,6 +89,8 @@ class FetchOptions:
     """Seconds between `ChunksReceived` events while bytes stream in."""
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     """Nanosecond clock for the records; tests swap in a fake one."""
+    rows_in_memory: int = ROWS_IN_MEMORY
+    """Recv records kept in memory; older ones move to a temporary file (`RecvLog.spill`)."""
 
 
 class DelaySwitch:
@@ -156,6 +159,7 @@ class Fetch:
             request=build_request(target, self.options.style),
             peer=self.peer,
             body=body if body is not None else SpooledBody(),
+            log=RecvLog(self.options.rows_in_memory),
         )
         self._stop = threading.Event()
         self._abort_reason: str | None = None
@@ -419,6 +423,10 @@ class Fetch:
             allowance = self.delay.allowance(options.read_timeout)
             if count != seen:
                 seen, last_progress = count, now
+                try:
+                    self.log.spill()
+                except OSError as exc:
+                    self._abort(describe_log_error(exc, count))
             elif count > self._emitted:
                 # The loop only reports rows when the next recv returns; if the server went
                 # quiet right after them, report them now rather than when it speaks again.

@@ -57,7 +57,8 @@ class Column(_IntArray):
         return column
 
     def __len__(self) -> int:
-        return self._log._base + array.__len__(self)
+        with self._log._lock:  # a spill changes both terms
+            return self._log._base + array.__len__(self)
 
     def __bool__(self) -> bool:
         return len(self) > 0
@@ -213,17 +214,19 @@ class RecvLog:
         block = self._block
         with self._lock:
             self._extend_totals()
-            columns = (self.times_ns, self.sizes, self._totals)
-            data = b"".join(array.__getitem__(c, slice(0, block)).tobytes() for c in columns)
             offset = self._base * _ROW
-        # Only this thread removes rows, and the loop only appends: the block stays put
-        # while it is written, and readers still find it in memory meanwhile.
+        columns = (self.times_ns, self.sizes, self._totals)
         if self._file is None:
             # Closed with the log (unlinked at once where the system allows).
             self._file = tempfile.TemporaryFile(prefix="sockview-recvlog-")  # noqa: SIM115
-        written = os.pwrite(self._file.fileno(), data, offset)
-        if written != len(data):
-            raise OSError(f"short write to the recv log file ({written} of {len(data)} bytes)")
+        # Only this thread removes rows, and the loop only appends: the block stays put
+        # while it is written, and readers still find it in memory meanwhile. One column
+        # at a time, so that the copy in flight is at most 8 bytes a row of the block.
+        for column, at in zip(columns, (0, 8 * block, 12 * block), strict=True):
+            part = memoryview(array.__getitem__(column, slice(0, block))).cast("B")
+            written = os.pwrite(self._file.fileno(), part, offset + at)
+            if written != len(part):
+                raise OSError(f"short write to the recv log file ({written} of {len(part)})")
         with self._lock:
             for column in columns:
                 array.__delitem__(column, slice(0, block))

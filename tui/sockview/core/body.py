@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 import threading
 from typing import BinaryIO, Protocol
 
 SPOOL_LIMIT = 4 * 1024 * 1024
 """Bodies up to this size stay in memory; larger ones go to a temporary file."""
+_COPY_SLICE = 1024 * 1024
 
 
 class BodySink(Protocol):
@@ -65,15 +66,35 @@ class SpooledBody:
         return not self._file._rolled  # type: ignore[attr-defined]
 
     def copy_to(self, out: BinaryIO) -> None:
-        """Write the whole body so far to `out`."""
+        """Write the body so far (as big as it is when called) to `out`.
+
+        The lock is held only to take the size and a descriptor of its own: the recv loop
+        needs it for every batch, and a copy of gigabytes would stall the fetch (and a
+        cancel) for seconds. The bytes already written never change, so a positioned read
+        of a duplicated descriptor may go on while the loop appends.
+        """
         with self._lock:
             self._file.flush()
-            position = self._file.tell()
-            self._file.seek(0)
-            try:
-                shutil.copyfileobj(self._file, out, 1024 * 1024)
-            finally:
-                self._file.seek(position)
+            size = self.size
+            if self.in_memory:
+                memory: bytes | None = self._file._file.getvalue()[:size]  # type: ignore[attr-defined]
+                fd = -1
+            else:
+                memory = None
+                fd = os.dup(self._file.fileno())
+        if memory is not None:
+            out.write(memory)
+            return
+        try:
+            offset = 0
+            while offset < size:
+                piece = os.pread(fd, min(_COPY_SLICE, size - offset), offset)
+                if not piece:
+                    break
+                out.write(piece)
+                offset += len(piece)
+        finally:
+            os.close(fd)
 
     def read_all(self) -> bytes:
         """The whole body so far; for small bodies and tests."""

@@ -310,7 +310,8 @@ def test_unwritable_folder(
     real_open = os.open
 
     def refusing_open(path: object, *args: object, **kwargs: object) -> int:
-        if Path(str(path)).parent == tmp_path:
+        # A file in that folder: by its path, or by its name relative to the folder.
+        if Path(str(path)).parent == tmp_path or kwargs.get("dir_fd") is not None:
             raise OSError(code, os.strerror(code))
         return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import ssl
 import sys
 from pathlib import Path
@@ -27,9 +28,10 @@ from sockview.core.replay import Replay
 from sockview.core.request import RequestStyle
 from sockview.core.run import Run
 from sockview.core.runfile import RunFileError, read_run
+from sockview.core.save import SaveError, check_folder, destination, special_file
 from sockview.core.text import visible
 from sockview.core.url import UrlError, parse_url
-from sockview.plain import INTERRUPTED, run_plain
+from sockview.plain import INTERRUPTED, STDOUT, Signalled, run_plain
 from sockview.settings import Settings
 
 MAX_TIMEOUT = 24 * 3600.0
@@ -102,9 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--plain", action="store_true", help="no app: print SIZE TOTAL lines")
     parser.add_argument(
-        "-o", "--output", metavar="PATH", help="save the body here (never overwrites)"
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="save the body here (never overwrites); - writes it to stdout (plain mode)",
     )
     parser.add_argument("--log", metavar="PATH", help="plain mode: write the recv records as CSV")
+    parser.add_argument(
+        "--fail",
+        action="store_true",
+        help="plain mode: exit 22 if the server answers 400 or more (after saving the body)",
+    )
     parser.add_argument(
         "--delay",
         metavar="SECONDS",
@@ -233,6 +243,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         replay=args.replay,
         speed=args.speed,
         compare=args.compare or [],
+        fail=args.fail,
     )
 
 
@@ -250,16 +261,65 @@ def _read_runs(paths: list[str]) -> list[Run]:
     return runs
 
 
+def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """-o and --log: usage errors now, not after the download."""
+    for option, value in (("-o", args.output), ("--log", args.log)):
+        if value == "":
+            parser.error(f"{option} needs a path, not an empty string")
+    if args.log is not None and not args.plain:
+        parser.error("--log is for plain mode: add --plain")
+    if args.fail and not args.plain:
+        parser.error("--fail is for plain mode: add --plain")
+    if args.output == STDOUT and not args.plain:
+        parser.error("-o - writes the body to standard output: add --plain")
+
+
+def _check_folders(settings: Settings) -> str | None:
+    """Why -o's or --log's folder cannot take a new file, found before connecting."""
+    for chosen in (settings.output, settings.log):
+        if not chosen or chosen == STDOUT or special_file(chosen) is not None:
+            continue
+        folder, _, _ = destination(chosen, "")
+        try:
+            check_folder(folder)
+        except SaveError as exc:
+            return str(exc)
+    return None
+
+
+def _reserve_standard_descriptors() -> None:
+    """Put /dev/null on a closed stdin, stdout or stderr (`sockview ... >&-`).
+
+    Otherwise the next file opened would get that number, and output meant for the
+    closed stream would land in it (in the body being saved, say). Python already set
+    `sys.stdout` and the others to None for a closed stream, so it is still known as closed.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _reserve_standard_descriptors()
     _escaping(sys.stdout)
     _escaping(sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.log and not args.plain:
-        parser.error("--log is for plain mode: add --plain")
+    _check_paths(args, parser)
     settings = settings_from(args, parser)
     if serve.wanted(args):
         return serve.serve_from(args, sys.argv[1:] if argv is None else argv, parser)
+    problem = _check_folders(settings)
+    if problem is not None:
+        if sys.stderr is not None:
+            sys.stderr.write(f"sockview: {problem}\n")
+        return 1
     if settings.compare:
         runs = _read_runs(settings.compare)
         if args.plain:
@@ -289,8 +349,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return run_plain(settings)
             except KeyboardInterrupt:  # a second Ctrl-C, during the save
-                sys.stderr.write(f"sockview: {INTERRUPTED}\n")
+                if sys.stderr is not None:
+                    sys.stderr.write(f"sockview: {INTERRUPTED}\n")
                 return 130
+            except Signalled as exc:  # a second SIGTERM or SIGHUP, during the save
+                if sys.stderr is not None:
+                    sys.stderr.write(f"sockview: {exc.reason}\n")
+                return exc.status
         from sockview.ui.app import run_app
 
         return run_app(settings, demo=server)

@@ -1,16 +1,27 @@
 """Plain mode: the book's lines (`SIZE TOTAL` per recv, `Header length N`, the header).
 
 No app: the fetch runs on a worker thread, its rows are printed on stdout as they come,
-a summary and any saving go to stderr. Ctrl-C cancels the fetch and keeps what came.
+a summary and any saving go to stderr. Ctrl-C, SIGTERM and SIGHUP cancel the fetch and
+keep what came.
+
+The fetch thread never writes a stream itself: it hands its lines to a writer thread, so
+a stdout that nobody reads (a paused pager, a stalled pipe) cannot hold the recv loop,
+and a signal or `--deadline` still acts at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import signal
 import sys
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from types import FrameType
 from typing import BinaryIO, TextIO
 
 from sockview.core.body import BodySink, DiscardBody, SpooledBody
@@ -20,10 +31,13 @@ from sockview.core.fetch import Fetch
 from sockview.core.run import Run, RunSource
 from sockview.core.runfile import RunFileError, write_run
 from sockview.core.save import (
+    DeviceFile,
     PendingFile,
     SaveError,
-    resolve_destination,
+    destination,
+    name_for_status,
     save_file,
+    special_file,
 )
 from sockview.core.text import visible, visible_lines
 from sockview.settings import Settings
@@ -33,21 +47,156 @@ INTERRUPTED = "interrupted"
 BROKEN_PIPE = 141
 """The exit status when stdout went away: 128 + SIGPIPE, as a shell reports a program
 that SIGPIPE ended."""
+WRITE_ERROR = 23
+"""The exit status when our own output could not be written (curl's "write error")."""
+FAILED_STATUS = 22
+"""The exit status with --fail when the server answered 400 or more (curl's --fail)."""
+STDOUT = "-"
+"""`-o -`: the body goes to stdout, and the book's lines to stderr."""
+_BODY_BACKLOG = 16 * 1024 * 1024
+"""Body bytes (`-o -`) that may wait for stdout before the recv loop waits for it."""
+
+
+class Signalled(BaseException):
+    """SIGTERM or SIGHUP arrived: handled like Ctrl-C, with its own exit status."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def reason(self) -> str:
+        if self.signum == signal.SIGINT:
+            return INTERRUPTED
+        return (signal.strsignal(self.signum) or f"signal {self.signum}").lower()
+
+    @property
+    def status(self) -> int:
+        return 128 + self.signum
+
+
+class Output:
+    """One of our streams, written by its own thread; `put` never blocks.
+
+    A write that fails is named as ours, once: EPIPE (the reader went away) calls
+    `on_broken`; any other error (a closed stream, a full disk) is kept in `error`, and
+    later output is dropped.
+    """
+
+    def __init__(self, stream: TextIO | None, name: str) -> None:
+        self.name = name
+        self.stream = stream
+        self.fd = _fileno(stream)
+        self.closed = False
+        """True once the reader went away (EPIPE)."""
+        self.error: str | None = None
+        """Why a write failed, other than EPIPE; None while all is well."""
+        self.on_broken: list[Callable[[], None]] = []
+        self._queue: deque[str | bytes] = deque()
+        self._queued_bytes = 0
+        self._lock = threading.Condition()
+        self._busy = False
+        if stream is None:
+            self.error = f"cannot write to {name}: it is closed"
+        threading.Thread(target=self._run, name=f"sockview-{name}", daemon=True).start()
+
+    def put(self, data: str | bytes) -> None:
+        if not data:
+            return
+        with self._lock:
+            if self.closed or self.error is not None:
+                return
+            self._queue.append(data)
+            self._queued_bytes += len(data)
+            self._lock.notify_all()
+
+    @property
+    def backlog(self) -> int:
+        return self._queued_bytes
+
+    @property
+    def dead(self) -> bool:
+        return self.closed or self.error is not None
+
+    def drained(self, timeout: float) -> bool:
+        """Wait up to `timeout` for everything put so far to be written (or dropped)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: bool(self._queue))
+                data = self._queue.popleft()
+                self._busy = True
+            try:
+                if not self.dead:
+                    self._write(data)
+            except BrokenPipeError:
+                self.closed = True
+                for callback in self.on_broken:
+                    callback()
+            except Exception as exc:  # any stream: what failed is named, nothing hangs
+                why = getattr(exc, "strerror", None) or str(exc)
+                if isinstance(exc, ValueError) or getattr(exc, "errno", None) == errno.EBADF:
+                    why = "it is closed"
+                self.error = f"cannot write to {self.name}: {why}"
+            finally:
+                with self._lock:
+                    self._queued_bytes -= len(data)
+                    self._busy = False
+                    if self.dead:
+                        self._queue.clear()
+                        self._queued_bytes = 0
+                    self._lock.notify_all()
+
+    def _write(self, data: str | bytes) -> None:
+        stream = self.stream
+        assert stream is not None
+        if self.fd is None:
+            if isinstance(data, bytes):
+                stream.buffer.write(data)
+            else:
+                stream.write(data)
+            stream.flush()
+            return
+        if isinstance(data, str):
+            data = data.encode(stream.encoding or "utf-8", "backslashreplace")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+
+def _fileno(stream: TextIO | None) -> int | None:
+    """The stream's descriptor, to write around its buffer (whose lock a writer blocked in
+    a stalled pipe would hold at the interpreter's exit); None for a stream without one."""
+    if stream is None:
+        return None
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        return None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        stream.flush()
+    return fd
 
 
 class PlainPrinter:
-    """Plain mode's listener: the book's lines on stdout (run_plain writes stderr).
+    """Plain mode's listener: the book's lines, handed to the writer of `lines`.
 
-    When stdout goes away (`sockview --plain URL | head`), the fetch is cancelled and
-    nothing more is written to it.
+    When that stream goes away (`sockview --plain URL | head`), the fetch is cancelled.
     """
 
-    def __init__(self, fetch: RunSource, out: TextIO) -> None:
+    def __init__(self, fetch: RunSource, lines: Output) -> None:
         self.fetch = fetch
         self.run = fetch.run
-        self.out = out
-        self.closed = False
-        """True once a write to stdout failed because the reader had gone."""
+        self.lines = lines
+        lines.on_broken.append(lambda: fetch.cancel("standard output was closed"))
+
+    @property
+    def closed(self) -> bool:
+        """True once a write failed because the reader had gone."""
+        return self.lines.closed
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ChunksReceived):
@@ -58,34 +207,62 @@ class PlainPrinter:
             values: list[int] = [0] * (2 * rows)
             values[::2] = log.sizes[event.start : event.stop]
             values[1::2] = log.totals[event.start : event.stop]
-            self._write(_SIZE_TOTAL * rows % tuple(values))
+            self.lines.put(_SIZE_TOTAL * rows % tuple(values))
 
     def print_head(self) -> None:
         head = self.run.head
         if head is not None:
-            self._write(
+            self.lines.put(
                 f"Header length {head.header_length}\n" + visible_lines(head.head_text) + "\n"
             )
 
-    def _write(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            self.out.write(text)
-            self.out.flush()
-        except BrokenPipeError:
-            self.closed = True
-            self.fetch.cancel("standard output was closed")
-            _silence(self.out)
+
+class StdoutBody:
+    """`-o -`: the body, handed to stdout's writer as it comes.
+
+    Up to `_BODY_BACKLOG` bytes may wait for a slow reader; beyond that the recv loop waits
+    too (as curl's would), but never past a cancel or the deadline.
+    """
+
+    where = "standard output"
+
+    def __init__(self, out: Output, stopped: threading.Event) -> None:
+        self.out = out
+        self.size = 0
+        self._stopped = stopped
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        while self.out.backlog > _BODY_BACKLOG and not self.out.dead:
+            if self._stopped.wait(0.05):
+                return
+        self.out.put(bytes(data))
+        self.size += len(data)
+
+    def close(self) -> None:
+        pass
 
 
-def _silence(stream: TextIO) -> None:
-    """Point a closed pipe's file descriptor at /dev/null, so that the interpreter's last
-    flush finds no broken pipe either (the recipe in Python's `signal` documentation)."""
-    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
+def _raise_signalled(signum: int, frame: FrameType | None) -> None:
+    raise Signalled(signum)
+
+
+@contextlib.contextmanager
+def _terminating_signals():  # type: ignore[no-untyped-def]
+    """SIGTERM and SIGHUP raise `Signalled` on the main thread while plain mode runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGTERM", "SIGHUP")
+    kept = {}
+    for name in names:
+        number = getattr(signal, name, None)
+        if number is not None:
+            kept[number] = signal.signal(number, _raise_signalled)
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
+            signal.signal(number, handler)
 
 
 def run_plain(
@@ -95,55 +272,119 @@ def run_plain(
     source: RunSource | None = None,
 ) -> int:
     """Fetch `settings.target` (or play `source`, a replay) and print the book's lines."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    if source is None:
-        assert settings.target is not None
-        body = _plain_body(settings.output)
-        fetch: RunSource = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
-    else:
-        fetch, body = source, source.run.body
-    try:
-        printer = PlainPrinter(fetch, out)
-        fetch.listener = printer
-        result = _run_interruptibly(fetch)
-        interrupted = (
-            isinstance(result, Failed) and result.cancelled and result.reason == INTERRUPTED
-        )
-        if interrupted:
-            # Only the rows: the user stopped it, and the head would scroll them away.
-            err.write(f"sockview: {INTERRUPTED}\n")
-            status = 130
-        elif printer.closed:
-            status = BROKEN_PIPE
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    to_stdout = settings.output == STDOUT
+    stdout = Output(out, "standard output")
+    messages = Output(err, "standard error")
+    lines = messages if to_stdout else stdout
+    stopped = threading.Event()
+    with _terminating_signals():
+        if source is not None:
+            fetch, body = source, source.run.body
         else:
-            printer.print_head()
-            if isinstance(result, Failed):
-                err.write(f"sockview: {visible(result.reason)}\n")
-                status = 1
-            else:
-                err.write(_summary(fetch.run, result) + "\n")
-                status = 0
-        if settings.output and fetch.run.head is not None:
-            status = _save_plain(fetch.run, body, settings.output, err) or status
-        if settings.log:
-            status = _save_log(fetch.run, settings.log, err) or status
-        if settings.record and source is None:
-            status = _save_record(fetch.run, settings, err) or status
-        return status
-    finally:
-        body.close()
+            assert settings.target is not None
+            try:
+                body = _plain_body(settings.output, stdout, stopped)
+            except SaveError as exc:
+                messages.put(f"sockview: {exc}\n")
+                _drain((messages,), None)
+                return 1
+            fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
+        try:
+            return _run(settings, fetch, body, stdout, messages, lines, stopped, source is None)
+        finally:
+            body.close()
 
 
-def _run_interruptibly(fetch: RunSource) -> Finished | Failed:
-    """Run the fetch on a worker thread; Ctrl-C (on this, the main thread) cancels it.
+def _run(
+    settings: Settings,
+    fetch: RunSource,
+    body: BodySink,
+    stdout: Output,
+    messages: Output,
+    lines: Output,
+    stopped: threading.Event,
+    live: bool,
+) -> int:
+    began = time.monotonic()
+    deadline = settings.options.deadline if live else None
+    give_up = None if deadline is None else began + deadline
+    run = fetch.run
+    printer = PlainPrinter(fetch, lines)
+    fetch.listener = printer
+    if isinstance(body, StdoutBody):
+        stdout.on_broken.append(lambda: fetch.cancel("standard output was closed"))
+    result, signalled, status = _run_interruptibly(fetch, stopped)
+    say = messages.put
+    if signalled is not None:
+        # Only the rows: the user stopped it, and the head would scroll them away.
+        say(f"sockview: {signalled}\n")
+    elif not stdout.closed:
+        printer.print_head()
+        if isinstance(result, Failed):
+            say(f"sockview: {visible(result.reason)}\n")
+        else:
+            say(_summary(run, result) + "\n")
+    if signalled is None:
+        status = BROKEN_PIPE if stdout.closed else 1 if isinstance(result, Failed) else 0
+    if settings.output and run.head is not None:
+        status = _save_plain(run, body, settings.output, say) or status
+    if settings.log:
+        status = _save_log(run, settings.log, say) or status
+    if settings.record and live:
+        status = _save_record(run, settings, say) or status
+    if signalled is not None:
+        # Stopped by the user: what stdout still holds may go, but not keep us waiting.
+        give_up = time.monotonic() + _LAST_WORDS
+    drained = _drain((lines, stdout), give_up)
+    if isinstance(drained, Signalled):
+        say(f"sockview: {drained.reason}\n")
+        status, signalled = drained.status, drained.reason
+    elif not drained and signalled is None:
+        say("sockview: standard output did not take the rest of the output\n")
+        status = status or WRITE_ERROR
+    if stdout.error is not None and signalled is None:
+        say(f"sockview: {stdout.error}\n")
+        status = status or WRITE_ERROR
+    if settings.fail and status == 0 and run.head is not None and run.head.status >= 400:
+        status = FAILED_STATUS
+    _drain((messages,), time.monotonic() + _LAST_WORDS)
+    return status
+
+
+_LAST_WORDS = 0.5
+"""Seconds the last messages may wait for a stalled stream once the run is over."""
+
+
+def _drain(outputs: tuple[Output, ...], give_up: float | None) -> bool | Signalled:
+    """Wait for `outputs` to write what they hold: False at `give_up`, the signal if one
+    came meanwhile (Ctrl-C as SIGINT)."""
+    try:
+        for output in outputs:
+            while not output.drained(0.1):
+                if give_up is not None and time.monotonic() >= give_up:
+                    return False
+    except KeyboardInterrupt:
+        return Signalled(signal.SIGINT)
+    except Signalled as exc:
+        return exc
+    return True
+
+
+def _run_interruptibly(
+    fetch: RunSource, stopped: threading.Event
+) -> tuple[Finished | Failed, str | None, int]:
+    """Run the fetch on a worker thread; a signal (on this, the main thread) cancels it.
 
     The fetch then ends as after any cancel, with every row and body byte so far in
     order, so that -o can save them as .partial; a KeyboardInterrupt raised inside the
-    recv loop could land anywhere.
+    recv loop could land anywhere. Returns the result, and the first signal's reason and
+    exit status (None and 0 without one).
     """
     raised: list[BaseException] = []
     done = threading.Event()
+    signalled: Signalled | None = None
 
     def work() -> None:
         try:
@@ -159,26 +400,38 @@ def _run_interruptibly(fetch: RunSource) -> Finished | Failed:
         try:
             done.wait(0.1)
         except KeyboardInterrupt:
-            fetch.cancel(INTERRUPTED)
+            signalled = signalled or Signalled(signal.SIGINT)
+        except Signalled as exc:
+            signalled = signalled or exc
+        if signalled is not None and not stopped.is_set():
+            stopped.set()
+            fetch.cancel(signalled.reason)
+    stopped.set()
     if raised:
         raise raised[0]
     assert fetch.result is not None
-    return fetch.result
+    if signalled is None:
+        return fetch.result, None, 0
+    return fetch.result, signalled.reason, signalled.status
 
 
-def _plain_body(output: str | None) -> BodySink:
+def _plain_body(output: str | None, stdout: Output, stopped: threading.Event) -> BodySink:
     """Where plain mode keeps the body: nowhere without -o; else straight in -o's folder.
 
     Writing the body where it will be saved spares a copy of it at the end (on a 500 MB
-    body, a second of the two the save took). If that folder cannot take a new file, the
-    body is spooled as in the app, and the save at the end says why it failed.
+    body, a second of the two the save took). `-o -` writes it to stdout, and a device or
+    FIFO is written as such. A folder that cannot take a new file is found out here,
+    before connecting: the SaveError says why.
     """
     if not output:
         return DiscardBody()
-    folder, name = resolve_destination(output, "")
-    with contextlib.suppress(SaveError):
-        return PendingFile(folder, name or "download")
-    return SpooledBody()
+    if output == STDOUT:
+        return StdoutBody(stdout, stopped)
+    device = special_file(output)
+    if device is not None:
+        return DeviceFile(device)
+    folder, name, _ = destination(output, "")
+    return PendingFile(folder, name or "download")
 
 
 def _summary(run: Run, result: Finished) -> str:
@@ -193,46 +446,50 @@ def _summary(run: Run, result: Finished) -> str:
     return f"sockview: {what}"
 
 
-def _save_plain(run: Run, body: BodySink, chosen: str, err: TextIO) -> int:
-    folder, name = resolve_destination(chosen, run.default_name())
+def _save_plain(run: Run, body: BodySink, chosen: str, say: Callable[[str], None]) -> int:
+    if isinstance(body, StdoutBody):
+        return 0
+    folder, name, typed = destination(chosen, run.default_name())
+    if run.head is not None:
+        name = name_for_status(name, run.head.status, run.content_type)
     partial = not run.complete
     try:
-        if isinstance(body, PendingFile):
-            saved = body.keep(name, partial=partial)
+        if isinstance(body, PendingFile | DeviceFile):
+            saved = body.keep(name, partial=partial, typed=typed)
         else:
             assert isinstance(body, SpooledBody)
-            saved = save_file(body.copy_to, folder, name, partial=partial)
+            saved = save_file(body.copy_to, folder, name, partial=partial, typed=typed)
     except SaveError as exc:
-        err.write(f"sockview: {exc}\n")
+        say(f"sockview: {exc}\n")
         return 1
-    err.write(f"sockview: {visible(saved.describe())}\n")
+    say(f"sockview: {visible(saved.describe())}\n")
     return 0
 
 
-def _save_log(run: Run, chosen: str, err: TextIO) -> int:
-    folder, name = resolve_destination(chosen, "recv-log.csv")
+def _save_log(run: Run, chosen: str, say: Callable[[str], None]) -> int:
+    folder, name, typed = destination(chosen, "recv-log.csv")
     csv = ("index,time_ms,size,total\n" + run.log.csv_lines()).encode("ascii")
 
     def write(out: BinaryIO) -> None:
         out.write(csv)
 
     try:
-        saved = save_file(write, folder, name)
+        saved = save_file(write, folder, name, typed=typed)
     except SaveError as exc:
-        err.write(f"sockview: {exc}\n")
+        say(f"sockview: {exc}\n")
         return 1
     records = counted(len(run.log), "record")
-    err.write(f"sockview: wrote {records} to {visible(str(saved.path))}\n")
+    say(f"sockview: wrote {records} to {visible(str(saved.path))}\n")
     return 0
 
 
-def _save_record(run: Run, settings: Settings, err: TextIO) -> int:
+def _save_record(run: Run, settings: Settings, say: Callable[[str], None]) -> int:
     """--record: the run, written to a run file."""
     assert settings.record is not None
     try:
         saved = write_run(run, settings.record, with_body=settings.record_body)
     except (SaveError, RunFileError) as exc:
-        err.write(f"sockview: {visible(str(exc))}\n")
+        say(f"sockview: {visible(str(exc))}\n")
         return 1
-    err.write(f"sockview: recorded the run to {visible(str(saved.path))}\n")
+    say(f"sockview: recorded the run to {visible(str(saved.path))}\n")
     return 0

@@ -32,3 +32,5 @@ class Settings:
     """Replay speed; 0 shows the finished run at once."""
     compare: list[str] = field(default_factory=list)
     """Run files to compare: --compare A B."""
+    fail: bool = False
+    """Plain mode: exit 22 when the server answers 400 or more (the body is still saved)."""

@@ -144,7 +144,7 @@ class ResponseParser:
                 self._sink.write(data[:size] if size < len(data) else data)
             except OSError as exc:
                 raise StoreFailure(
-                    describe_store_error(exc, self.body_bytes, self._sink.where)
+                    describe_store_error(exc, self._sink.size, self._sink.where)
                 ) from None
         return self._counted(size)
 
@@ -220,7 +220,7 @@ class ResponseParser:
                         self._sink.write(event.data)
                     except OSError as exc:
                         raise StoreFailure(
-                            describe_store_error(exc, self.body_bytes, self._sink.where)
+                            describe_store_error(exc, self._sink.size, self._sink.where)
                         ) from None
                     self.body_bytes += len(event.data)
                 elif isinstance(event, h11.Response):

@@ -45,8 +45,9 @@ from sockview.core.runfile import RunFileError, default_run_name, dump_run, writ
 from sockview.core.sample_image import sample_png
 from sockview.core.save import (
     SaveError,
+    destination,
+    name_for_status,
     partial_name,
-    resolve_destination,
     safe_name,
     save_file,
 )
@@ -459,6 +460,8 @@ class SockviewApp(App[int]):
             delay_seconds=self.delay.seconds,
             bufsize=run.bufsize if run is not None else self.options.bufsize,
             reason=run.reason if run is not None else None,
+            http_status=head.status if head is not None else None,
+            http_reason=head.reason if head is not None else "",
         )
         if run is not None and run.replayed:
             # The delay as it was recorded, not the switch of this session.
@@ -496,28 +499,35 @@ class SockviewApp(App[int]):
     def save_to(self, chosen: str | None) -> None:
         """Save the body so far: to `chosen` (a file or folder), or by default to -o or cwd."""
         fetch = self.fetch
-        if fetch is None or fetch.run.head is None:
+        head = fetch.run.head if fetch is not None else None
+        if fetch is None or head is None:
             self.notify("Nothing to save yet: no response header has arrived.", markup=False)
             return
+        run = fetch.run
         if self.is_web:  # --serve: the body goes to the browser, never onto the server's disk
-            name = safe_name(Path(chosen).name) if chosen else fetch.run.default_name()
+            name = safe_name(Path(chosen).name) if chosen else run.default_name()
+            name = name_for_status(name, head.status, run.content_type)
             self._send_body(fetch, name, partial=self.fetch_state != FetchState.DONE)
             return
         try:
-            folder, name = resolve_destination(chosen, fetch.run.default_name())
+            folder, name, typed = destination(chosen, run.default_name())
         except OSError as exc:
             self.notify(f"Cannot save there: {exc}", severity="error", markup=False)
             return
-        self._save_body(fetch, folder, name, partial=self.fetch_state != FetchState.DONE)
+        name = name_for_status(name, head.status, run.content_type)
+        partial = self.fetch_state != FetchState.DONE
+        self._save_body(fetch, folder, name, partial=partial, typed=typed)
 
     @work(thread=True, group="save", exit_on_error=False)
-    def _save_body(self, fetch: RunSource, folder: Path, name: str, partial: bool) -> None:
+    def _save_body(
+        self, fetch: RunSource, folder: Path, name: str, partial: bool, typed: bool = False
+    ) -> None:
         body = fetch.run.body
         if not isinstance(body, SpooledBody):
             self.post_message(SaveDone(None, "this run's body was not kept: nothing to save"))
             return
         try:
-            saved = save_file(body.copy_to, folder, name, partial=partial)
+            saved = save_file(body.copy_to, folder, name, partial=partial, typed=typed)
         except SaveError as exc:
             self.post_message(SaveDone(None, str(exc)))
         except (OSError, ValueError) as exc:

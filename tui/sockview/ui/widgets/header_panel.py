@@ -18,6 +18,36 @@ from sockview.core.errors import count_bytes
 from sockview.core.events import Framing, HeadersComplete, InterimResponse
 from sockview.core.text import visible
 
+SHOWN_HEADERS = 300
+"""Headers shown at most: a head may hold tens of thousands under the cap, and a view of
+them all would take seconds to lay out on every redraw."""
+SHOWN_CHARS = 12_000
+"""Characters of names and values shown at most, all headers together: one header line
+may be megabytes long under the cap."""
+SHOWN_INTERIMS = 3
+"""Interim responses listed by their status line; more are counted."""
+
+
+def shown_headers(
+    headers: tuple[tuple[str, str], ...],
+) -> tuple[list[tuple[str, str]], int]:
+    """The headers to show, cut to the view's bounds, and how many are left out.
+
+    A value cut short ends with how many characters were left out of it.
+    """
+    shown: list[tuple[str, str]] = []
+    budget = SHOWN_CHARS
+    for name, value in headers[:SHOWN_HEADERS]:
+        if budget <= 0:
+            break
+        name = name[:budget]
+        room = max(budget - len(name), 0)
+        if len(value) > room:
+            value = f"{value[: max(room, 200)]}… ({len(value) - max(room, 200):,} more characters)"
+        shown.append((name, value))
+        budget -= len(name) + len(value)
+    return shown, len(headers) - len(shown)
+
 
 def headers_table(headers: tuple[tuple[str, str], ...]) -> Table:
     """Names and values in two columns; long values wrap rather than vanish."""
@@ -31,20 +61,31 @@ def headers_table(headers: tuple[tuple[str, str], ...]) -> Table:
     )
     table.add_column("name", no_wrap=True, style="bold", ratio=None)
     table.add_column("value", overflow="fold", ratio=1)
-    for name, value in headers:
+    shown, left_out = shown_headers(headers)
+    for name, value in shown:
         table.add_row(Text(visible(name)), Text(visible(value)))
+    if left_out:
+        table.add_row(Text("…", style="dim"), _left_out(left_out))
     return table
+
+
+def _left_out(count: int) -> Text:
+    return Text(f"{count:,} more headers not shown", style="dim italic")
 
 
 def headers_list(headers: tuple[tuple[str, str], ...]) -> Text:
     """`Name: value` lines, for a panel too narrow for two columns."""
     text = Text()
-    for number, (name, value) in enumerate(headers):
+    shown, left_out = shown_headers(headers)
+    for number, (name, value) in enumerate(shown):
         if number:
             text.append("\n")
         text.append(visible(name), style="bold")
         text.append(": ")
         text.append(visible(value))
+    if left_out:
+        text.append("\n")
+        text.append(_left_out(left_out))
     return text
 
 
@@ -99,6 +140,9 @@ class HeaderPanel(Vertical):
         super().__init__(name=name, id=id, classes=classes)
         self._request: bytes = b""
         self._interim: list[InterimResponse] = []
+        """The last few interim responses; `_interims` counts them all."""
+        self._interims = 0
+        self._summary_due = False
         self._head: HeadersComplete | None = None
 
     def compose(self) -> ComposeResult:
@@ -131,6 +175,7 @@ class HeaderPanel(Vertical):
         """Nothing received yet."""
         self._request = b""
         self._interim = []
+        self._interims = 0
         self._head = None
         self._show(self._summary(), "", Text("(not sent yet)", style="dim"))
 
@@ -139,7 +184,15 @@ class HeaderPanel(Vertical):
         self._show(self._summary(), None, request_text(data))
 
     def show_interim(self, event: InterimResponse) -> None:
-        self._interim.append(event)
+        # A server may send thousands: keep the last few, and redraw once for a burst.
+        self._interim = [*self._interim[-(SHOWN_INTERIMS - 1) :], event]
+        self._interims += 1
+        if not self._summary_due:
+            self._summary_due = True
+            self.call_after_refresh(self._show_summary)
+
+    def _show_summary(self) -> None:
+        self._summary_due = False
         self._show(self._summary(), None, None)
 
     def show_head(self, event: HeadersComplete) -> None:
@@ -158,14 +211,17 @@ class HeaderPanel(Vertical):
 
     def _summary(self) -> Text:
         text = Text()
+        earlier = self._interims - len(self._interim)
+        if earlier > 0:
+            text.append(f"{self._interims:,} interim responses, skipped; the last:\n", "dim italic")
         for interim in self._interim:
-            text.append(visible(interim.status_line), style="dim")
+            text.append(visible(interim.status_line[:200]), style="dim")
             text.append("  (interim, skipped)\n", style="dim italic")
         head = self._head
         if head is None:
             text.append("waiting for the response…" if self._request else "no response yet", "dim")
             return text
-        text.append(visible(head.status_line), style="bold")
+        text.append(visible(head.status_line[:500]), style="bold")
         text.append("\nHeader length ")
         text.append(str(head.header_length), style="bold")
         if head.framing is Framing.CONTENT_LENGTH:

@@ -18,6 +18,9 @@ STATE_MARKS = {
     "cancelled": ("■", "bold blue"),
 }
 
+WARNING = "bold yellow"
+"""A fetch that ended well with an error response (4xx, 5xx)."""
+
 
 @dataclass(frozen=True, slots=True)
 class FetchStatus:
@@ -41,6 +44,10 @@ class FetchStatus:
     """Why the fetch failed: server text, shown literally."""
     replay: str | None = None
     """What is being replayed (the file and when it was recorded), for a replay."""
+    http_status: int | None = None
+    """The response's status code, once its head has arrived."""
+    http_reason: str = ""
+    """The response's reason phrase: server text, shown literally."""
 
 
 def human_bytes(count: float) -> str:
@@ -58,7 +65,13 @@ def status_text(status: FetchStatus) -> Text:
     if status.replay:
         text.append(visible(status.replay), style="bold cyan")
         text.append("\n")
-    text.append(f"{mark} {status.state}", style=style)
+    answered_error = status.http_status is not None and status.http_status >= 400
+    if status.state == "done" and answered_error:
+        # Done, but not with the file asked for: the status code says so, in a warning colour.
+        text.append(f"{mark} {status.state}", style=WARNING)
+        text.append(f" · {status.http_status} {visible(status.http_reason)}".rstrip(), WARNING)
+    else:
+        text.append(f"{mark} {status.state}", style=style)
     if status.state != "idle" or status.recvs:
         recvs = "recv" if status.recvs == 1 else "recvs"
         text.append(f" · {status.total:,} B in {status.recvs:,} {recvs}")

@@ -213,7 +213,11 @@ def test_output_to_dev_null_writes_to_the_device(demo, capsys) -> None:
     before = set(os.listdir("/dev"))
     try:
         status, _, err = run(
-            [demo.url("/bytes/100000"), "--plain", "-o", "/dev/null", "--log", "/dev/null"],
+            [
+                demo.url("/bytes/100000"),
+                "--plain",
+                *("-o", "/dev/null", "--log", "/dev/null", "--record", "/dev/null"),
+            ],
             capsys,
         )
         created = set(os.listdir("/dev")) - before
@@ -226,6 +230,7 @@ def test_output_to_dev_null_writes_to_the_device(demo, capsys) -> None:
     assert status == 0, err
     assert "saved the body (100000 bytes) to /dev/null\n" in err
     assert "records to /dev/null\n" in err
+    assert "recorded the run to /dev/null\n" in err
 
 
 def test_output_to_a_fifo_is_read_at_its_other_end(demo, capsys, tmp_path: Path) -> None:

@@ -250,12 +250,17 @@ class DeviceFile:
             raise SaveError(f"cannot write to {self.path}: {_reason(exc)}") from None
         self.file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """All of `data`, as a file's write would; also for writers such as zipfile."""
         view = memoryview(data)
         while view:
             written = self.file.write(view) or 0
             self.size += written
             view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
 
     def keep(self, name: str = "", *, partial: bool = False, typed: bool = False) -> Saved:
         """Done writing; nothing to name."""

@@ -96,6 +96,7 @@ class Output:
         self._queued_bytes = 0
         self._lock = threading.Condition()
         self._busy = False
+        self._closing = False
         if stream is None:
             self.error = f"cannot write to {name}: it is closed"
         threading.Thread(target=self._run, name=f"sockview-{name}", daemon=True).start()
@@ -108,6 +109,12 @@ class Output:
                 return
             self._queue.append(data)
             self._queued_bytes += len(data)
+            self._lock.notify_all()
+
+    def close(self) -> None:
+        """Let the thread end once it has written what it holds (or, blocked, never)."""
+        with self._lock:
+            self._closing = True
             self._lock.notify_all()
 
     @property
@@ -126,7 +133,9 @@ class Output:
     def _run(self) -> None:
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: bool(self._queue))
+                self._lock.wait_for(lambda: bool(self._queue) or self._closing)
+                if not self._queue:
+                    return
                 data = self._queue.popleft()
                 self._busy = True
             try:
@@ -278,6 +287,20 @@ def run_plain(
     stdout = Output(out, "standard output")
     messages = Output(err, "standard error")
     lines = messages if to_stdout else stdout
+    try:
+        return _run_plain(settings, source, stdout, messages, lines)
+    finally:
+        stdout.close()
+        messages.close()
+
+
+def _run_plain(
+    settings: Settings,
+    source: RunSource | None,
+    stdout: Output,
+    messages: Output,
+    lines: Output,
+) -> int:
     stopped = threading.Event()
     with _terminating_signals():
         if source is not None:

@@ -240,3 +240,11 @@ def test_a_bad_run_file_is_one_line_on_stderr(tmp_path: Path, capsys) -> None:
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("sockview: ") and "Traceback" not in err
+
+
+def test_a_typed_name_is_used_as_typed(demo: DemoServer, tmp_path: Path) -> None:
+    run = demo_run(demo, "/bytes/10")
+    saved = write_run(run, str(tmp_path / ".100%25 run"))
+    assert saved.path == tmp_path / ".100%25 run"
+    # A name from the network is made safe: the default comes from the URL.
+    assert write_run(run, str(tmp_path)).path.name == "10.bin.svrun"

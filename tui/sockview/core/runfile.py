@@ -35,7 +35,7 @@ from sockview.core.events import Failed, Finished, Framing, HeadersComplete, Int
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle
 from sockview.core.run import DelayChange, FetchState, Run
-from sockview.core.save import Saved, resolve_destination, save_file
+from sockview.core.save import Saved, destination, save_file
 from sockview.core.url import UrlError, parse_url
 
 FORMAT = "sockview-run"
@@ -74,8 +74,8 @@ def default_run_name(run: Run) -> str:
 def write_run(run: Run, chosen: str | None, *, with_body: bool = True) -> Saved:
     """Write `run` to a new file at `chosen` (a file or a folder; None for the current
     folder), never over an existing one. Raises `RunFileError` or `save.SaveError`."""
-    folder, name = resolve_destination(chosen, default_run_name(run))
-    return save_file(lambda out: dump_run(run, out, with_body=with_body), folder, name)
+    folder, name, typed = destination(chosen, default_run_name(run))
+    return save_file(lambda out: dump_run(run, out, with_body=with_body), folder, name, typed=typed)
 
 
 def dump_run(run: Run, out: BinaryIO | IO[bytes], *, with_body: bool = True) -> None:

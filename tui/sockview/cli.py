@@ -33,6 +33,7 @@ from sockview.plain import INTERRUPTED, run_plain
 from sockview.settings import Settings
 
 MAX_TIMEOUT = 24 * 3600.0
+MAX_RCVBUF = 64 * 1024 * 1024
 
 
 def _number(kind: type[int] | type[float], low: float, high: float):  # type: ignore[no-untyped-def]
@@ -126,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send the book's exact request: GET http://HOST/PATH HTTP/1.0 and a blank line",
     )
+    parser.add_argument(
+        "--rcvbuf",
+        metavar="BYTES",
+        type=_number(int, 1, MAX_RCVBUF),
+        help="ask the kernel for this receive buffer (SO_RCVBUF) before connecting",
+    )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     parser.add_argument(
         "--cacert", metavar="PEM", type=_ca_file, help="also trust the CA certificates in PEM"
@@ -210,6 +217,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         read_timeout=args.read_timeout,
         deadline=args.deadline,
         max_header=args.max_header,
+        rcvbuf=args.rcvbuf,
     )
     delay = DelaySwitch(
         seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)

@@ -132,13 +132,18 @@ class SenderStats:
     """Bytes handed to the kernel (`send` returned them)."""
     blocked_ns: int = 0
     """Time `send` waited because the send buffer was full (flow control)."""
-    blocking: bool = False
-    """True while a send is waiting now."""
+    blocked_since_ns: int | None = None
+    """When the send that waits now began to wait (`perf_counter_ns`); None if none does."""
     sndbuf: int | None = None
     """The send buffer the kernel granted, when the client asked for one (`?sndbuf=N`)."""
     times_ns: array[int] = field(default_factory=lambda: array("q"))
     sent_at: array[int] = field(default_factory=lambda: array("q"))
     blocked_at: array[int] = field(default_factory=lambda: array("q"))
+
+    def blocked_until(self, now_ns: int) -> int:
+        """Nanoseconds blocked so far, the wait under way included."""
+        since = self.blocked_since_ns
+        return self.blocked_ns + (max(0, now_ns - since) if since is not None else 0)
 
 
 @dataclass(eq=False)

@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(int, 1, MAX_RCVBUF),
         help="ask the kernel for this receive buffer (SO_RCVBUF) before connecting",
     )
+    parser.add_argument(
+        "--no-kernel-view",
+        action="store_true",
+        help="do not sample the kernel's queue and window (FIONREAD, TCP_INFO)",
+    )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     parser.add_argument(
         "--cacert", metavar="PEM", type=_ca_file, help="also trust the CA certificates in PEM"
@@ -218,6 +223,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         deadline=args.deadline,
         max_header=args.max_header,
         rcvbuf=args.rcvbuf,
+        kernel_view=not args.no_kernel_view,
     )
     delay = DelaySwitch(
         seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)

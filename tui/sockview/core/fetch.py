@@ -66,6 +66,7 @@ BATCH = 256 * 1024
 """Body bytes gathered in the loop's buffer before the body store gets them in one write,
 when it keeps them. Measured with `plain -o` on a 500 MB body (fetch time, medians of 5):
 64 KiB 0.98 s, 256 KiB 0.76 s, 1 MiB 0.81 s."""
+KERNEL_VIEW_OFF = "the kernel view was off for this fetch (--no-kernel-view)"
 _PAUSE_SLICE = 0.02
 """How often a pause looks at the switch again."""
 
@@ -91,6 +92,8 @@ class FetchOptions:
     """Seconds between `ChunksReceived` events while bytes stream in."""
     rcvbuf: int | None = None
     """SO_RCVBUF to ask for before the connect; None leaves the system's default."""
+    kernel_view: bool = True
+    """Sample the kernel's view (FIONREAD, TCP_INFO) in the loop's slow path."""
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     """Nanosecond clock for the records; tests swap in a fake one."""
     rows_in_memory: int = ROWS_IN_MEMORY
@@ -560,10 +563,11 @@ class Fetch:
         # The kernel's view costs a recv's worth of time (see kernel.py): it is read in
         # the slow path only, once per report slice, or before every recv with the delay
         # on (a pause costs far more). `sample` is None where it cannot be read.
-        probe = KernelProbe(sock, self.run.kernel) if KERNEL_VIEW else None
+        view = KERNEL_VIEW and self.options.kernel_view
+        probe = KernelProbe(sock, self.run.kernel) if view else None
         sample = probe.sample if probe is not None else None
         if probe is None:
-            self.run.kernel_note = UNAVAILABLE_NOTE
+            self.run.kernel_note = UNAVAILABLE_NOTE if not KERNEL_VIEW else KERNEL_VIEW_OFF
         else:
             probe.sample(0)
         try:

@@ -82,12 +82,15 @@ class Phases:
     recv_origin_ns: int | None = None
     """When the recv loop's clock starts: each recv's `times_ns` counts from here."""
 
-    def steps(self, full: bool = False) -> list[tuple[str, float | None]]:
+    def steps(
+        self, full: bool = False, until_ns: int | None = None
+    ) -> list[tuple[str, float | None]]:
         """Each phase's own length in milliseconds, from the end of the one before.
 
         The summary's five by default (dns, connect, tls, first byte, transfer: first
         byte counts from the request sent, transfer from the first byte to the end of
         the body); `full` adds the request and the header as steps of their own.
+        `until_ns` stands for the end of the body while it is still coming.
         """
         marks = [
             ("dns", self.dns_ns),
@@ -96,7 +99,7 @@ class Phases:
             ("request", self.request_ns),
             ("first byte", self.first_byte_ns),
             ("header", self.header_ns),
-            ("transfer", self.body_ns),
+            ("transfer", self.body_ns if self.body_ns is not None else until_ns),
         ]
         if not full:
             marks = [m for m in marks if m[0] not in ("request", "header")]

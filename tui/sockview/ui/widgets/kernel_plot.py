@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from sockview.core.kernel import ABSENT
-from sockview.core.run import Run
+from sockview.core.run import Run, SenderStats
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 LABEL_WIDTH = len("window ")
@@ -52,6 +52,24 @@ def _carry(levels: list[float | None]) -> None:
             levels[column] = last
         else:
             last = level
+
+
+def _blocked_spans(sender: SenderStats, now: int) -> list[tuple[int, int]]:
+    """The waits of the sender's `send`, as (began, ended) in `perf_counter_ns`.
+
+    The history notes its figures when a wait begins and when it ends, so a rise of
+    `blocked_at` between two notes is a wait that ended at the second one.
+    """
+    marks, blocked = sender.times_ns, sender.blocked_at
+    count = len(marks)
+    spans = []
+    for i in range(1, count):
+        rise = blocked[i] - blocked[i - 1]
+        if rise > 0:
+            spans.append((marks[i] - rise, marks[i]))
+    if sender.blocked_since_ns is not None:
+        spans.append((sender.blocked_since_ns, now))
+    return spans
 
 
 class KernelPlot(Static):
@@ -160,7 +178,7 @@ class KernelPlot(Static):
         if name == "queued":
             text.append_text(_bar(levels, "green"))
         else:  # a closed window is the thing to see: a red floor, not a blank
-            text.append_text(_bar(levels, "magenta", zero="bold red"))
+            text.append_text(_bar(levels, "blue", zero="bold red"))
         text.append(" " + ("—" if last == ABSENT else human(last)))
         text.append("\n")
 
@@ -191,19 +209,19 @@ class KernelPlot(Static):
             text.append("the sender's side shows when the server is sockview's demo", style="dim")
             return
         start = origin + recv_origin  # the server's clock is perf_counter_ns too
-        marks, blocked = sender.times_ns, sender.blocked_at
-        count = len(marks)
-        levels: list[float | None] = []
-        if span > 0 and count:
-            step = span / columns
-            for column in range(columns):
-                lo, hi = start + column * step, start + (column + 1) * step
-                a = bisect.bisect_left(marks, lo, 0, count)
-                b = bisect.bisect_right(marks, hi, 0, count)
-                before = blocked[a - 1] if a else 0
-                after = blocked[b - 1] if b else 0
-                levels.append(min(1.0, (after - before) / step) if b > a else 0.0)
-        else:
-            levels = [None] * columns
+        if span <= 0:
+            text.append_text(_bar([None] * columns, "red"))
+            return
+        step = span / columns
+        blocked = [0.0] * columns
+        for began, ended in _blocked_spans(sender, time.perf_counter_ns()):
+            # Spread each wait over the columns it overlaps, in the client's time.
+            lo, hi = max(began - start, 0), min(ended - start, span)
+            column = int(lo / step)
+            while lo < hi and column < columns:
+                edge = min(hi, (column + 1) * step)
+                blocked[column] += edge - lo
+                lo, column = edge, column + 1
+        levels: list[float | None] = [min(1.0, b / step) for b in blocked]
         text.append_text(_bar(levels, "red"))
         text.append(f" {sender.blocked_until(time.perf_counter_ns()) / 1e9:.1f} s")

@@ -306,6 +306,7 @@ def test_the_sender_is_blocked_while_the_reader_pauses(demo: DemoServer) -> None
         assert run.local is not None
         stats = demo.sender_for(run.local)
         assert stats is not None
+        wait_for(lambda: stats.sent > 0, "the first send")
         assert stats.sndbuf is not None and stats.sndbuf >= 8192
         # More than one pause's worth: the sender waited for us, more than once.
         wait_for(lambda: stats.blocked_until(time.perf_counter_ns()) > 300_000_000, "a stall")

@@ -134,6 +134,9 @@ class KernelPlot(Static):
         if run.kernel_note is not None:
             text.append(run.kernel_note, style="dim")
             return text
+        if run.replayed and not len(run.kernel):
+            text.append("this run file holds no kernel samples", style="dim")
+            return text
         columns = max(1, width - LABEL_WIDTH - VALUE_WIDTH)
         times = run.log.times_ns
         span = times[rows - 1] if rows else 0
@@ -216,7 +219,8 @@ class KernelPlot(Static):
         blocked = [0.0] * columns
         for began, ended in _blocked_spans(sender, time.perf_counter_ns()):
             # Spread each wait over the columns it overlaps, in the client's time.
-            lo, hi = max(began - start, 0), min(ended - start, span)
+            lo: float = max(began - start, 0)
+            hi: float = min(ended - start, span)
             column = int(lo / step)
             while lo < hi and column < columns:
                 edge = min(hi, (column + 1) * step)

@@ -44,6 +44,8 @@ def phases_text(
         for (name, _), count in zip(known, cells, strict=True):
             label = name if len(name) + 2 <= count else ""
             text.append(label.center(count), style=f"black on {PHASE_COLOURS[name]}")
+    elif run.replayed:
+        text.append("this run file holds no phases", style="dim")
     else:
         text.append("waiting for the connection", style="dim")
     text.append("\n")

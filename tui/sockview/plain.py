@@ -190,7 +190,12 @@ def _summary(run: Run, result: Finished) -> str:
             f"; {visible(head.status_line)}; body {count_bytes(result.body_bytes)}"
             f" ({head.framing.value})"
         )
-    return f"sockview: {what}\nsockview: {run.phases.line()}\nsockview: {connection_line(run)}"
+    lines = [what]
+    if any(ms is not None for _, ms in run.phases.steps()):  # a run file may hold none
+        lines.append(run.phases.line())
+    if run.local is not None:
+        lines.append(connection_line(run))
+    return "\n".join(f"sockview: {line}" for line in lines)
 
 
 def connection_line(run: Run) -> str:

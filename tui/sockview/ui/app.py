@@ -449,7 +449,13 @@ class SockviewApp(App[int]):
     def _show_kernel(self) -> None:
         """The phases bar and the kernel panel, from the run (at the table's bounded rate)."""
         run = self.current_run
-        if run is not None and run.sender is None and self.demo is not None and run.local:
+        if (
+            run is not None
+            and run.sender is None
+            and self.demo is not None
+            and run.local
+            and not run.replayed
+        ):
             # Our own demo served this fetch: its figures for our connection, if it has them.
             run.sender = self.demo.sender_for(run.local)
         self.query_one(PhasesBar).show(run, self.rows)

@@ -142,11 +142,11 @@ def test_log_rows_match_stdout(demo, capsys, tmp_path: Path) -> None:
     )
     assert status == 0, err
     rows = log.read_text().splitlines()
-    assert rows[0] == "index,time_ms,size,total"
+    assert rows[0] == "index,time_ms,size,total,queued,rcv_wnd"
     head_at = lines.index("Header length 242")
     assert len(rows) - 1 == head_at
     for i, (row, line) in enumerate(zip(rows[1:], lines[:head_at], strict=True)):
-        index, time_ms, size, total = row.split(",")
+        index, time_ms, size, total, _queued, _rcv_wnd = row.split(",")
         assert int(index) == i
         assert float(time_ms) >= 0
         assert f"{size} {total}" == line
@@ -159,7 +159,11 @@ def test_log_into_a_folder_and_never_clobbers(demo, capsys, tmp_path: Path) -> N
     status, _, err = run([demo.url("/bytes/10"), "--plain", "--log", str(tmp_path)], capsys)
     assert status == 0, err
     assert (tmp_path / "recv-log.csv").read_text() == "keep me"
-    assert (tmp_path / "recv-log-1.csv").read_text().startswith("index,time_ms,size,total\n")
+    assert (
+        (tmp_path / "recv-log-1.csv")
+        .read_text()
+        .startswith("index,time_ms,size,total,queued,rcv_wnd\n")
+    )
 
 
 def test_log_is_written_for_a_failed_fetch_too(serve, capsys, tmp_path: Path) -> None:
@@ -168,7 +172,7 @@ def test_log_is_written_for_a_failed_fetch_too(serve, capsys, tmp_path: Path) ->
     status, _, _ = run([server.url("/"), "--plain", "--log", str(log)], capsys)
     assert status == 1
     rows = log.read_text().splitlines()
-    assert rows[-1].endswith(f",{len(HEAD % 10) + 3}")
+    assert rows[-1].split(",")[3] == str(len(HEAD % 10) + 3)
 
 
 # -- what plain mode prints --------------------------------------------------------------
@@ -286,7 +290,8 @@ def test_plain_mode_in_a_fresh_interpreter(demo) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     book_lines_are_consistent(lines, 70303)
-    assert result.stderr.count("\n") == 1
+    # The summary, the phases, the connection.
+    assert result.stderr.count("\n") == 3
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from sockview.core import demo as demo_module
 from sockview.core.demo import FIXED_DATE, DemoServer, cover_head
 from sockview.core.events import Failed, Finished, Framing
+from sockview.core.fetch import DelaySwitch
 from sockview.core.request import RequestStyle
 from sockview.core.sample_image import sample_png
 from tests.core.fetching import fetch_now, start, wait_for
@@ -287,3 +289,44 @@ def test_standalone_demo_reports_a_taken_port() -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# -- the sender's side ------------------------------------------------------------------
+
+
+def test_the_sender_is_blocked_while_the_reader_pauses(demo: DemoServer) -> None:
+    running = start(
+        demo.url("/bytes/400000?sndbuf=8192"),
+        delay=DelaySwitch(0.25, enabled=True),
+        rcvbuf=4096,
+    )
+    run = running.fetch.run
+    try:
+        wait_for(lambda: run.local is not None and demo.sender_for(run.local) is not None)
+        assert run.local is not None
+        stats = demo.sender_for(run.local)
+        assert stats is not None
+        wait_for(lambda: stats.sent > 0, "the first send")
+        assert stats.sndbuf is not None and stats.sndbuf >= 8192
+        # More than one pause's worth: the sender waited for us, more than once.
+        wait_for(lambda: stats.blocked_until(time.perf_counter_ns()) > 300_000_000, "a stall")
+        assert 0 < stats.sent < 400_000
+        assert len(stats.times_ns) == len(stats.sent_at) == len(stats.blocked_at) > 1
+    finally:
+        running.fetch.cancel()
+        running.join()
+
+
+def test_the_sender_is_not_blocked_by_a_reader_that_keeps_up(demo: DemoServer) -> None:
+    running = fetch_now(demo.url("/bytes/300000"))
+    assert isinstance(running.fetch.result, Finished)
+    assert running.fetch.run.local is not None
+    stats = demo.sender_for(running.fetch.run.local)
+    assert stats is not None
+    assert stats.sent == running.fetch.run.total
+    assert stats.blocked_ns < 100_000_000  # about 0: nothing made it wait for long
+    assert stats.sndbuf is None
+
+
+def test_an_unknown_client_has_no_sender_figures(demo: DemoServer) -> None:
+    assert demo.sender_for("127.0.0.1:1") is None

@@ -73,6 +73,33 @@ def test_trusted_certificate(https, ca: trustme.CA, ca_file: str) -> None:
     assert running.fetch.body.read_all() == b"hello"  # type: ignore[attr-defined]
 
 
+def test_the_run_has_the_tls_phase_cipher_and_certificate(
+    https, ca: trustme.CA, ca_file: str
+) -> None:
+    running = fetch(
+        https(ca.issue_cert("127.0.0.1", organization_name="Sockview Test")), cafile=ca_file
+    )
+    finished(running)
+    run = running.fetch.run
+    phases = run.phases
+    assert phases.connect_ns is not None and phases.tls_ns is not None
+    assert phases.request_ns is not None
+    assert phases.connect_ns <= phases.tls_ns <= phases.request_ns
+    assert " · tls —" not in phases.line()
+    assert run.tls_cipher  # e.g. TLS_AES_256_GCM_SHA384
+    assert run.cert_subject is not None and "O=Sockview Test" in run.cert_subject
+    assert run.cert_issuer is not None and "O=trustme" in run.cert_issuer
+
+
+def test_insecure_has_no_certificate_names(https, ca: trustme.CA) -> None:
+    """Unverified, the certificate's names are not decoded: nothing vouches for them."""
+    running = fetch(https(ca.issue_cert("127.0.0.1")), insecure=True)
+    finished(running)
+    run = running.fetch.run
+    assert run.tls_version is not None and run.tls_cipher
+    assert run.cert_subject is None and run.cert_issuer is None
+
+
 def test_unknown_issuer(https, ca: trustme.CA) -> None:
     result = failed(fetch(https(ca.issue_cert("127.0.0.1"))))
     assert result.reason == (

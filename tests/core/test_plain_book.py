@@ -68,7 +68,7 @@ def test_csv_log(demo, capsys, tmp_path: Path) -> None:
     status, lines, err = run([demo.url("/cover.png"), "--plain", "--log", str(log)], capsys)
     assert status == 0, err
     rows = log.read_text().splitlines()
-    assert rows[0] == "index,time_ms,size,total"
+    assert rows[0] == "index,time_ms,size,total,queued,rcv_wnd"
     assert len(rows) - 1 == lines.index("Header length 242")
     last = rows[-1].split(",")
     assert last[3] == "70303"

@@ -248,3 +248,54 @@ def test_a_typed_name_is_used_as_typed(demo: DemoServer, tmp_path: Path) -> None
     assert saved.path == tmp_path / ".100%25 run"
     # A name from the network is made safe: the default comes from the URL.
     assert write_run(run, str(tmp_path)).path.name == "10.bin.svrun"
+
+
+# -- 1.1: phases, connection, kernel samples, sender --------------------------------------
+
+
+def test_round_trip_keeps_what_the_fetch_observed(demo: DemoServer, tmp_path: Path) -> None:
+    run = demo_run(demo, "/bytes/30000", delay=DelaySwitch(0.01, enabled=True), rcvbuf=4096)
+    assert len(run.kernel) > 1 and run.phases.body_ns is not None
+    # The app attaches the demo's figures for its connection; the run file keeps them.
+    assert run.local is not None
+    run.sender = demo.sender_for(run.local)
+    assert run.sender is not None and len(run.sender.times_ns) > 0
+    back = read_run(write_run(run, str(tmp_path)).path)
+    assert back.phases == run.phases
+    for name in ("peer_address", "family", "rcvbuf_asked", "rcvbuf", "clock_origin_ns"):
+        assert getattr(back, name) == getattr(run, name), name
+    assert back.rcvbuf_asked == 4096
+    for name in ("index", "queued", "rcv_wnd", "rcv_space", "rtt_us", "rcv_mss"):
+        assert getattr(back.kernel, name) == getattr(run.kernel, name), name
+    assert back.csv_text() == run.csv_text()
+    assert back.sender is not None
+    assert (back.sender.sent, back.sender.blocked_ns) == (run.sender.sent, run.sender.blocked_ns)
+    assert back.sender.times_ns == run.sender.times_ns
+    assert back.sender.blocked_at == run.sender.blocked_at
+
+
+def test_a_version_1_0_file_reads_without_them(good: dict[str, bytes], tmp_path: Path) -> None:
+    old = {name: data for name, data in good.items() if not name.startswith(("kernel_", "sender_"))}
+    described = json.loads(old["run.json"])
+    for key in ("phases", "connection", "clock_origin_ns", "kernel_samples", "kernel_note"):
+        described.pop(key)
+    old["run.json"] = json.dumps(described).encode()
+    old["manifest.json"] = json.dumps({"format": "sockview-run", "version": "1.0"}).encode()
+    back = read_run(pack(tmp_path / "old.svrun", old))
+    assert len(back.kernel) == 0 and back.phases.dns_ns is None and back.sender is None
+    assert back.total == 70303
+
+
+def test_kernel_samples_that_lie_are_refused(good: dict[str, bytes], tmp_path: Path) -> None:
+    samples = json.loads(good["run.json"])["kernel_samples"]
+    assert samples >= 1
+    far = (10**9).to_bytes(8, "little") * samples
+    message = refused(pack(tmp_path / "far.svrun", {**good, "kernel_index.i64": far}))
+    assert "kernel samples" in message
+    negative = (-5).to_bytes(8, "little", signed=True) * samples
+    message = refused(pack(tmp_path / "neg.svrun", {**good, "kernel_queued.i64": negative}))
+    assert "negative" in message
+    short = {**good, "kernel_rcv_wnd.i64": b""}
+    assert "kernel_rcv_wnd.i64" in refused(pack(tmp_path / "short.svrun", short))
+    for key, value in [("phases__dns_ns", -1), ("connection__family", 4), ("kernel_samples", -1)]:
+        refused(pack(tmp_path / f"{key}.svrun", edited(good, **{key: value})))

@@ -2,8 +2,9 @@
 
 Run: python tests/tools/make_screenshots.py [OUT_FOLDER]    (needs the `screenshots` extra)
 
-Writes idle, receiving (delay off), receiving-delay (delay on), done and compare (two
-recorded runs of the picture, delay off and on) as PNG, drawn from the SVG that Textual
+Writes idle, receiving (delay off), receiving-delay (delay on), kernel (delay on, a small
+receive buffer, the demo's sender stalled), done and compare (two recorded runs of the
+picture, delay off and on) as PNG, drawn from the SVG that Textual
 exports, to OUT_FOLDER (default: screenshots/ at the top of the
 repository). The demo server runs paced, as `--demo`
 runs it, so the recv sizes vary as on a real network; the pictures differ a little from
@@ -38,10 +39,10 @@ FONT = "DejaVu Sans Mono"
 LIMIT = 30.0
 
 
-def settings(url: str | None, delay_on: bool = False) -> Settings:
+def settings(url: str | None, delay_on: bool = False, rcvbuf: int | None = None) -> Settings:
     return Settings(
         target=parse_url(url) if url else None,
-        options=FetchOptions(),
+        options=FetchOptions(rcvbuf=rcvbuf),
         delay=DelaySwitch(enabled=delay_on),
         output=None,
         log=None,
@@ -79,6 +80,14 @@ async def main(out: Path) -> None:
         big = demo.url("/bytes/3000000")
         await shoot(create_app(settings(big)), "receiving", out, rows(40))
         await shoot(create_app(settings(big, delay_on=True)), "receiving-delay", out, rows(14))
+        stalls = demo.url("/bytes/3000000?sndbuf=8192")
+        kernel = create_app(settings(stalls, delay_on=True, rcvbuf=16384), demo=demo)
+
+        def stalled(app: SockviewApp) -> bool:
+            run = app.current_run
+            return rows(16)(app) and run is not None and run.window_closed(app.rows)
+
+        await shoot(kernel, "kernel", out, stalled)
         done = demo.url("/cover.png")
         await shoot(create_app(settings(done)), "done", out, lambda app: app.fetch_state == "done")
         await shoot(

@@ -38,7 +38,7 @@ async def test_a_huge_head_under_the_cap_neither_freezes_the_app_nor_the_keys(se
         assert time.monotonic() - began < WAIT_LIMIT, "the app froze"
         text = screen_text(app)
         assert "HTTP/1.1 200 OK" in text
-        assert f"{INTERIMS:,} interim responses" in text
+        assert f"{INTERIMS:,} interim" in text  # the panel may wrap the rest of the line
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, "q to end the app")
     assert app.return_code == 0

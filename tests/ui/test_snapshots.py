@@ -5,7 +5,10 @@ Each picture is made stable the same way:
   recv sizes are the same on every run), or a scripted server that sends one piece;
 - a fake clock in `FetchOptions` that steps 1.5 ms per call, so times and rates are fixed;
 - the URL input shows port 8000: the servers listen on a free port, which differs per
-  run, so the test types the real URL and the picture shows it with the port masked.
+  run, so the test types the real URL and the picture shows it with the port masked; the
+  phases bar masks our own port (as 50000) and the receive buffer the system granted;
+- the kernel is not sampled (its queue depends on timing), except in the kernel panel's
+  picture, where the delay makes every sample but the first the same on every run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from textual.pilot import Pilot
 
 from sockview.core.demo import DemoServer
 from sockview.ui.app import SockviewApp, create_app
+from sockview.ui.widgets.kernel_plot import KernelPlot
+from sockview.ui.widgets.phases_bar import PhasesBar
 from sockview.ui.widgets.recv_table import RecvTable
 
 from ..conftest import send_parts
@@ -38,11 +43,17 @@ class FakeClock:
         return self.now
 
 
-def snapshot_app(url: str) -> SockviewApp:
-    return create_app(make_settings(url, clock=FakeClock()))
+def snapshot_app(url: str, kernel_view: bool = False, **settings: object) -> SockviewApp:
+    return create_app(
+        make_settings(url, clock=FakeClock(), kernel_view=kernel_view, **settings)  # type: ignore[arg-type]
+    )
 
 
 def masked(url: str, port: int) -> str:
+    """`url` with the server's port shown as 8000 (any port, for port 0)."""
+    if port == 0:
+        host, _, rest = url.rpartition(":")
+        return f"{host}:8000{rest[rest.index('/') :]}"
     return url.replace(f":{port}/", ":8000/")
 
 
@@ -59,6 +70,17 @@ def settle(condition: Callable[[SockviewApp], bool], shown_url: str) -> Callable
                 raise AssertionError("the app never reached the state to snapshot")
             await pilot.pause(0.01)
         app.query_one("#url").value = shown_url  # type: ignore[attr-defined]
+        run = app.current_run
+        if run is not None and run.local is not None:
+            bar = app.query_one(PhasesBar)
+            bar.masks = {f":{run.local.rpartition(':')[2]} ": ":50000 "}
+            if run.peer_address is not None:
+                bar.masks[run.peer_address] = masked(run.peer_address + "/", 0)[:-1]
+            if run.rcvbuf is not None and run.rcvbuf_asked is None:
+                bar.masks[f"rcvbuf {run.rcvbuf}"] = "rcvbuf 131072"
+            bar.show(run, app.rows)
+            app.query_one(KernelPlot).redraw()
+            table.refresh()
         await pilot.pause()
 
     return run_before
@@ -118,4 +140,39 @@ def test_failed(snap_compare, serve) -> None:
         app,
         terminal_size=SIZE_NARROW,
         run_before=settle(lambda app: app.fetch_state == "failed", masked(url, server.port)),
+    )
+
+
+def test_kernel_panel_while_delayed(snap_compare, demo_fixed: DemoServer) -> None:
+    """The delay on and a 16384-byte receive buffer asked for (32768 granted), ten recvs
+    into a 300000-byte body: every recv 5120; the queued column and the kernel panel show
+    the queue as a sawtooth (each pause lets the sender refill what a recv took), the
+    window lane a red floor (0) after the first sample, and the status line says that the
+    receive buffer is full and the sender is waiting for us. The phases bar shows dns,
+    connect, request, first byte, header and the transfer so far; the connection line
+    rcvbuf 32768 (asked 16384).
+
+    To hold the picture still, the test makes the pause after the tenth recv 60 s long
+    (the status line shows that delay). The sample before the first recv races the
+    server's one send (0 or all of it): the test sets it to 0, what it is when the
+    request has just gone."""
+    url = demo_fixed.url("/bytes/300000")
+    app = snapshot_app(url, kernel_view=True, rcvbuf=16384, delay_on=True)
+    app.quiet_after = 3600
+    held: list[float] = []
+
+    def held_still(app: SockviewApp) -> bool:
+        run = app.current_run
+        if len(run.log.sizes) < 10:
+            return False
+        if not held:
+            app.delay.seconds = 60.0  # the pause under way takes the new length
+            run.kernel.queued[0] = 0
+            held.append(time.monotonic())
+        return time.monotonic() - held[0] > 0.3
+
+    assert snap_compare(
+        app,
+        terminal_size=SIZE_WIDE,
+        run_before=settle(held_still, masked(url, demo_fixed.port)),
     )

@@ -35,6 +35,7 @@ from sockview.plain import INTERRUPTED, STDOUT, Signalled, run_plain
 from sockview.settings import Settings
 
 MAX_TIMEOUT = 24 * 3600.0
+MAX_RCVBUF = 64 * 1024 * 1024
 
 
 def _number(kind: type[int] | type[float], low: float, high: float):  # type: ignore[no-untyped-def]
@@ -136,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send the book's exact request: GET http://HOST/PATH HTTP/1.0 and a blank line",
     )
+    parser.add_argument(
+        "--rcvbuf",
+        metavar="BYTES",
+        type=_number(int, 1, MAX_RCVBUF),
+        help="ask the kernel for this receive buffer (SO_RCVBUF) before connecting",
+    )
+    parser.add_argument(
+        "--no-kernel-view",
+        action="store_true",
+        help="do not sample the kernel's queue and window (FIONREAD, TCP_INFO)",
+    )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     parser.add_argument(
         "--cacert", metavar="PEM", type=_ca_file, help="also trust the CA certificates in PEM"
@@ -220,6 +232,8 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         read_timeout=args.read_timeout,
         deadline=args.deadline,
         max_header=args.max_header,
+        rcvbuf=args.rcvbuf,
+        kernel_view=not args.no_kernel_view,
     )
     delay = DelaySwitch(
         seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)

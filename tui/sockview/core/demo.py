@@ -8,7 +8,8 @@ Routes (GET and HEAD; other methods get a 405; every answer has `Connection: clo
     /slow/N          N bytes, trickled at ?rate= bytes a second (default 8192)
 
 Every route takes `?pace=0|1` (network-like pacing, on by default unless the server is
-deterministic) and `?stall=N` (stop after N body bytes and hold the connection open).
+deterministic), `?stall=N` (stop after N body bytes and hold the connection open) and
+`?sndbuf=N` (a send buffer of N bytes, so that flow control stalls the sender in steps).
 `/cover.png` and `/bytes/N` honour a single `Range`. A bad request gets a status and a
 one-line reason, never a silent close.
 
@@ -17,6 +18,10 @@ then segments of one to four packets with a short gap after each, so a
 reader that does not pause sees recv sizes vary as in the book, and one that pauses for
 0.25 s sees full buffers. The deterministic mode (tests, screenshots) fixes the Date and
 sends each response in one piece.
+
+For each connection the server keeps `SenderStats` (core/run.py): the bytes handed to the
+kernel and the time `send` was blocked because the send buffer was full; the app finds
+them with `sender_for(address)`, the client's own address, and shows the sender's lane.
 
 A class at once: the picture is built before the server listens, the listen queue holds
 128, each connection has a thread, and connections are capped below the file-descriptor
@@ -31,19 +36,21 @@ import errno
 import hashlib
 import random
 import resource
+import select
 import selectors
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from sockview.core.demo_request import REASONS, BadRequest, Request, byte_range, first_line
 from sockview.core.demo_request import count as _count
 from sockview.core.demo_request import read_request as _read_request
 from sockview.core.local_addresses import reachable_addresses
+from sockview.core.run import SenderStats
 from sockview.core.sample_image import sample_png
 
 SEGMENT = 1448
@@ -74,6 +81,11 @@ LINGER_LIMIT = 30.0
 DEFAULT_MAX_CONNECTIONS = 1000
 ALLOW = "GET, HEAD"
 _SEND_POLL = 0.1
+SENDER_HISTORY_NS = 20_000_000
+"""The sender's history notes its figures at most this often (and at each stall)."""
+MAX_SENDERS = 64
+"""Connections whose sender figures the server keeps (the newest)."""
+MAX_SNDBUF = 64 * 1024 * 1024
 _BLOCK = bytes(range(256)) * 256  # 64 KiB of a recognisable pattern
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
@@ -151,6 +163,7 @@ class _Exchange:
     line: str = ""
     status: int = 0
     sent: int = 0
+    stats: SenderStats = field(default_factory=SenderStats)
 
 
 class DemoServer:
@@ -170,8 +183,13 @@ class DemoServer:
         log: Callable[[str], None] | None = None,
         log_requests: bool = True,
         max_connections: int | None = None,
+        sndbuf: int | None = None,
     ) -> None:
         self.paced = paced and not deterministic
+        self.sndbuf = sndbuf
+        """SO_SNDBUF for every connection (`?sndbuf=N` sets it for one)."""
+        self._senders: dict[str, SenderStats] = {}
+        self._senders_lock = threading.Lock()
         self.deterministic = deterministic
         self.max_connections = max_connections or default_max_connections()
         self._log = log
@@ -291,11 +309,21 @@ class DemoServer:
             else f"{address[0]}:{address[1]}"
         )
         exchange = _Exchange(sock, client, time.monotonic())
+        with self._senders_lock:
+            self._senders[client] = exchange.stats
+            while len(self._senders) > MAX_SENDERS:
+                del self._senders[next(iter(self._senders))]
         try:
             threading.Thread(target=self._serve, args=(exchange,), daemon=True).start()
         except RuntimeError:  # can't start a new thread: the machine is full
             sock.close()
             self._release()
+
+    def sender_for(self, client: str) -> SenderStats | None:
+        """The sender's figures for the connection from `client` (`host:port`, as the
+        client names its own end: `Run.local`); None if this server never served it."""
+        with self._senders_lock:
+            return self._senders.get(client)
 
     def _release(self) -> None:
         with self._slots:
@@ -333,8 +361,12 @@ class DemoServer:
         exchange.status = response.status
         paced = self.paced if "pace" not in query else query["pace"] not in ("0", "off")
         stall = _count(query.get("stall"))
+        sndbuf = _count(query.get("sndbuf")) or self.sndbuf
+        if sndbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, min(sndbuf, MAX_SNDBUF))
+            exchange.stats.sndbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
         # From here on the sends wait for the reader (see `_sendall`).
-        sock.settimeout(_SEND_POLL)
+        sock.setblocking(False)
         try:
             self._send(exchange, response, paced, stall)
         finally:
@@ -533,23 +565,41 @@ class DemoServer:
     def _sendall(self, exchange: _Exchange, data: bytes | memoryview) -> None:
         """Send it all, however slowly the client reads; give up only when we stop.
 
-        `socket.sendall` with a timeout gives up after that long in all, and a plain
-        blocking one would outlive `stop()`. The socket's timeout here is a short poll.
+        The socket does not block: a send that finds the send buffer full fails at once,
+        and the wait for room that follows is the time flow control blocked the sender
+        (`stats.blocked_ns`), polled in short slices so that `stop()` ends it.
         """
         view = memoryview(data)
-        idle_since = time.monotonic()
+        stats = exchange.stats
         while view:
             try:
                 sent = exchange.sock.send(view)
-            except TimeoutError:
-                if self._stopping.is_set():
-                    raise OSError("the demo server is stopping") from None
-                if time.monotonic() - idle_since > SEND_IDLE_LIMIT:
-                    raise
+            except BlockingIOError:
+                self._wait_for_room(exchange.sock, stats)
                 continue
             view = view[sent:]
             exchange.sent += sent
-            idle_since = time.monotonic()
+            stats.sent += sent
+            now = time.perf_counter_ns()
+            times = stats.times_ns
+            if not times or now - times[-1] >= SENDER_HISTORY_NS:
+                _note_sender(stats, now)
+
+    def _wait_for_room(self, sock: socket.socket, stats: SenderStats) -> None:
+        began = time.perf_counter_ns()
+        _note_sender(stats, began)
+        stats.blocked_since_ns = began
+        try:
+            while not _writable(sock, _SEND_POLL):
+                if self._stopping.is_set():
+                    raise OSError("the demo server is stopping")
+                if time.perf_counter_ns() - began > SEND_IDLE_LIMIT * 1e9:
+                    raise TimeoutError("the client read nothing for too long")
+        finally:
+            now = time.perf_counter_ns()
+            stats.blocked_ns += now - began
+            stats.blocked_since_ns = None
+            _note_sender(stats, now)
 
     def _hold(self, sock: socket.socket) -> None:
         """Keep the connection open, sending nothing, until the client goes or we stop."""
@@ -560,6 +610,23 @@ class DemoServer:
                     return
             except TimeoutError:
                 continue
+
+
+def _writable(sock: socket.socket, timeout: float) -> bool:
+    """Wait up to `timeout` for room to send (poll: a class may hold fds beyond 1024)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([], [sock], [], timeout)[1])
+
+
+def _note_sender(stats: SenderStats, now: int) -> None:
+    """Add the sender's figures as they stand to its history (times_ns last: readers on
+    other threads read below its length)."""
+    stats.sent_at.append(stats.sent)
+    stats.blocked_at.append(stats.blocked_ns)
+    stats.times_ns.append(now)
 
 
 def default_max_connections() -> int:
@@ -579,6 +646,7 @@ INDEX = """sockview demo server
   /slow/N?rate=R    N bytes at R bytes a second
 
   ?pace=0           send at full speed     ?stall=N   stop after N body bytes
+  ?sndbuf=N         a send buffer of N bytes: the sender stalls in visible steps
 """
 
 
@@ -635,7 +703,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="connections at once (default: below the file-descriptor limit, at most 1000)",
     )
+    parser.add_argument(
+        "--sndbuf", type=int, metavar="BYTES", help="send buffer of every connection (SO_SNDBUF)"
+    )
     args = parser.parse_args(argv)
+    if args.sndbuf is not None and not 1 <= args.sndbuf <= MAX_SNDBUF:
+        parser.error(f"argument --sndbuf: must be from 1 to {MAX_SNDBUF}")
     if args.max_connections is not None and args.max_connections < 1:
         parser.error("argument --max-connections: must be at least 1")
 
@@ -651,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
             log=log,
             log_requests=not args.quiet,
             max_connections=args.max_connections,
+            sndbuf=args.sndbuf,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)

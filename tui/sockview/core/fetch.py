@@ -49,6 +49,8 @@ from sockview.core.events import (
     InterimResponse,
     RequestSent,
 )
+from sockview.core.kernel import AVAILABLE as KERNEL_VIEW
+from sockview.core.kernel import UNAVAILABLE_NOTE, KernelProbe
 from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
 from sockview.core.records import ROWS_IN_MEMORY, RecvLog
 from sockview.core.recvloop import loop_for
@@ -64,6 +66,7 @@ BATCH = 256 * 1024
 """Body bytes gathered in the loop's buffer before the body store gets them in one write,
 when it keeps them. Measured with `plain -o` on a 500 MB body (fetch time, medians of 5):
 64 KiB 0.98 s, 256 KiB 0.76 s, 1 MiB 0.81 s."""
+KERNEL_VIEW_OFF = "the kernel view was off for this fetch (--no-kernel-view)"
 _PAUSE_SLICE = 0.02
 """How often a pause looks at the switch again."""
 
@@ -87,6 +90,10 @@ class FetchOptions:
     max_header: int = MAX_HEADER
     emit_interval: float = 0.02
     """Seconds between `ChunksReceived` events while bytes stream in."""
+    rcvbuf: int | None = None
+    """SO_RCVBUF to ask for before the connect; None leaves the system's default."""
+    kernel_view: bool = True
+    """Sample the kernel's view (FIONREAD, TCP_INFO) in the loop's slow path."""
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     """Nanosecond clock for the records; tests swap in a fake one."""
     rows_in_memory: int = ROWS_IN_MEMORY
@@ -130,6 +137,29 @@ class DelaySwitch:
         return stop.is_set()
 
 
+def _distinguished_name(name: object) -> str | None:
+    """`CN=example.com, O=Example` from the nested tuples of `getpeercert()`."""
+    if not isinstance(name, tuple) or not name:
+        return None
+    parts = [
+        f"{_SHORT_NAMES.get(key, key)}={value}"
+        for rdn in name
+        for key, value in rdn
+        if isinstance(key, str) and isinstance(value, str)
+    ]
+    return ", ".join(parts) or None
+
+
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+}
+
+
 def _peer_name(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -170,6 +200,8 @@ class Fetch:
         self._emitted = 0
         self._emit_lock = threading.Lock()
         self._started = 0.0
+        self._s0 = 0
+        """The clock's reading at the start: the phases count from here."""
 
     @property
     def log(self) -> RecvLog:
@@ -234,7 +266,9 @@ class Fetch:
         pass one end of a socket pair, to choose exactly what each recv returns).
         """
         self._started = time.monotonic()
+        self._s0 = self.options.clock()
         run = self.run
+        run.clock_origin_ns = self._s0
         run.state = FetchState.CONNECTING
         self._note_delay()
         try:
@@ -244,6 +278,7 @@ class Fetch:
         finally:
             self._close()
         run.finish(result)
+        self._end_phases()
         self._emit_chunks()
         self.listener(result)
         return result
@@ -262,6 +297,7 @@ class Fetch:
                 if self._stop.is_set():
                     return self._failed(self._abort_reason or "cancelled")
                 return self._failed(describe_send_error(exc, self.peer))
+            self.run.phases.request_ns = self._since_start()
             self.listener(RequestSent(self.request))
             parser: ResponseParser = ResponseParser(
                 self.target.authority,
@@ -306,7 +342,9 @@ class Fetch:
                     raise InterruptedError("cancelled")
                 sock.settimeout(max(give_up - time.monotonic(), 0.001))
                 sock.do_handshake()
+                self.run.phases.tls_ns = self._since_start()
                 tls_version = sock.version()
+                self._note_tls(sock)
             if self._stop.is_set():
                 raise InterruptedError("cancelled")
         except (OSError, ValueError) as exc:
@@ -315,6 +353,7 @@ class Fetch:
             return self._failed(describe(exc, target.host, self.peer, timeout, limit))
         sock.settimeout(None)
         self._t0 = options.clock()
+        self.run.phases.recv_origin_ns = self._t0 - self._s0
         self._connected(sock, tls_version)
         return sock
 
@@ -323,6 +362,7 @@ class Fetch:
         with self._lock:
             self._sock = sock
         self._t0 = self.options.clock()
+        self.run.phases.recv_origin_ns = self._t0 - self._s0
         self._connected(sock, None)
         return sock
 
@@ -332,6 +372,9 @@ class Fetch:
             local = sock.getsockname()
             if isinstance(local, tuple):  # not for the tests' Unix socket pairs
                 run.local = _peer_name(str(local[0]), int(local[1]))
+                peer = sock.getpeername()
+                run.peer_address = _peer_name(str(peer[0]), int(peer[1]))
+                run.family = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}.get(sock.family)
         run.tls_version = tls_version
         run.state = FetchState.RECEIVING
         self.listener(Connected(peer=self.peer, tls_version=tls_version))
@@ -376,10 +419,14 @@ class Fetch:
         """Connect without blocking, so that a cancel is seen within 50 ms."""
         target = self.target
         error: OSError = OSError(f"no address found for {target.host}")
-        for family, kind, proto, _, address in self._resolve(give_up):
+        addresses = self._resolve(give_up)
+        phases = self.run.phases
+        phases.dns_ns = self._since_start()
+        for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
             with self._lock:
                 self._sock = sock
+            self._set_rcvbuf(sock)
             sock.setblocking(False)
             code = sock.connect_ex(address)
             while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
@@ -393,6 +440,7 @@ class Fetch:
                 if writable:
                     code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code == 0:
+                phases.connect_ns = self._since_start()
                 sock.setblocking(True)
                 return sock
             sock.close()
@@ -403,6 +451,41 @@ class Fetch:
                 if code == errno.ECONNREFUSED:
                     error = ConnectionRefusedError(code, os.strerror(code))
         raise error
+
+    def _set_rcvbuf(self, sock: socket.socket) -> None:
+        """Ask for --rcvbuf before the connect (the window scale is fixed then), and note
+        what the kernel granted either way."""
+        run, asked = self.run, self.options.rcvbuf
+        with contextlib.suppress(OSError):
+            if asked is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, asked)
+                run.rcvbuf_asked = asked
+            run.rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def _note_tls(self, sock: ssl.SSLSocket) -> None:
+        """The cipher and, when it was verified, the certificate's subject and issuer."""
+        run = self.run
+        cipher = sock.cipher()
+        run.tls_cipher = cipher[0] if cipher else None
+        cert = sock.getpeercert() or {}
+        run.cert_subject = _distinguished_name(cert.get("subject", ()))
+        run.cert_issuer = _distinguished_name(cert.get("issuer", ()))
+
+    def _since_start(self) -> int:
+        return self.options.clock() - self._s0
+
+    def _end_phases(self) -> None:
+        """First byte, end of header and end of body, from the recv times (no clock read)."""
+        run = self.run
+        phases, times = run.phases, run.log.times_ns
+        origin = phases.recv_origin_ns
+        if origin is None or not len(times):
+            return
+        phases.first_byte_ns = origin + times[0]
+        if run.head is not None:
+            phases.header_ns = origin + times[run.head.head_index]
+        if run.complete:
+            phases.body_ns = origin + times[-1]
 
     def _tls_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=self.options.cafile)
@@ -477,6 +560,16 @@ class Fetch:
         error: str | None = None
         clean = True
         """False when a TLS peer closed without close_notify."""
+        # The kernel's view costs a recv's worth of time (see kernel.py): it is read in
+        # the slow path only, once per report slice, or before every recv with the delay
+        # on (a pause costs far more). `sample` is None where it cannot be read.
+        view = KERNEL_VIEW and self.options.kernel_view
+        probe = KernelProbe(sock, self.run.kernel) if view else None
+        sample = probe.sample if probe is not None else None
+        if probe is None:
+            self.run.kernel_note = UNAVAILABLE_NOTE if not KERNEL_VIEW else KERNEL_VIEW_OFF
+        else:
+            probe.sample(0)
         try:
             while not complete:
                 if not parser.counting:
@@ -489,13 +582,16 @@ class Fetch:
                     times_append(now - t0)
                     sizes_append(size)
                     complete = parser.feed(data)
-                    if now >= next_emit:
+                    due = now >= next_emit
+                    if due:
                         self._emit_chunks()
                         next_emit = now + interval
                     if delay.enabled is not delay_seen:
                         delay_seen = self._note_delay()
                     if not complete and delay.enabled and delay.pause(stop):
                         break
+                    if sample is not None and (due or delay.enabled) and not complete:
+                        sample(len(log.sizes))
                     continue
                 end = parser.body_end
                 if end is None:
@@ -522,13 +618,16 @@ class Fetch:
                     body.size = parser.body_bytes
                 if not size:
                     break
-                if now >= next_emit:
+                due = now >= next_emit
+                if due:
                     self._emit_chunks()
                     next_emit = now + interval
                 if delay.enabled is not delay_seen:
                     delay_seen = self._note_delay()
                 if not complete and delay.enabled and delay.pause(stop):
                     break
+                if sample is not None and (due or delay.enabled) and not complete:
+                    sample(len(log.sizes))
         except ssl.SSLEOFError:
             clean = False  # the TCP close came without TLS close_notify: an end all the same
         except OSError as exc:
@@ -611,6 +710,10 @@ class Fetch:
     def _on_head(self, event: HeadersComplete, raw: bytes) -> None:
         self.run.head_bytes = raw
         self.run.head = event
+        phases, times = self.run.phases, self.run.log.times_ns
+        if phases.recv_origin_ns is not None and len(times) > event.head_index:
+            phases.first_byte_ns = phases.recv_origin_ns + times[0]
+            phases.header_ns = phases.recv_origin_ns + times[event.head_index]
         self._emit_chunks()
         self.listener(event)
 

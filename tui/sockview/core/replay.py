@@ -68,6 +68,20 @@ class Replay:
             tls_version=recorded.tls_version,
             body=recorded.body,
             recorded_from=recorded.recorded_from,
+            # What the fetch observed beside the recvs: shared, read only by recv index
+            # (the views read samples below the rows shown so far).
+            peer_address=recorded.peer_address,
+            family=recorded.family,
+            tls_cipher=recorded.tls_cipher,
+            cert_subject=recorded.cert_subject,
+            cert_issuer=recorded.cert_issuer,
+            rcvbuf_asked=recorded.rcvbuf_asked,
+            rcvbuf=recorded.rcvbuf,
+            clock_origin_ns=recorded.clock_origin_ns,
+            phases=recorded.phases,
+            kernel=recorded.kernel,
+            kernel_note=recorded.kernel_note,
+            sender=recorded.sender,
         )
         self._stop = threading.Event()
         self._wake = threading.Event()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,11 +26,13 @@ from sockview.core.events import (
     HeadersComplete,
     InterimResponse,
 )
+from sockview.core.kernel import KernelLog
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle
 from sockview.core.save import default_name
 from sockview.core.url import Target
 
+CSV_HEADER = "index,time_ms,size,total,queued,rcv_wnd\n"
 RATE_WINDOW_NS = 1_000_000_000
 """The rate while receiving is measured over the last second of recvs."""
 
@@ -63,6 +66,89 @@ class DelayChange:
     seconds: float
 
 
+@dataclass(slots=True)
+class Phases:
+    """When each phase of a fetch ended, in nanoseconds of the fetch's clock from its
+    start; None for a phase that did not happen (no lookup for an adopted socket, no
+    TLS for http, no body end for a failed fetch)."""
+
+    dns_ns: int | None = None
+    connect_ns: int | None = None
+    tls_ns: int | None = None
+    request_ns: int | None = None
+    first_byte_ns: int | None = None
+    header_ns: int | None = None
+    body_ns: int | None = None
+    recv_origin_ns: int | None = None
+    """When the recv loop's clock starts: each recv's `times_ns` counts from here."""
+
+    def steps(
+        self, full: bool = False, until_ns: int | None = None
+    ) -> list[tuple[str, float | None]]:
+        """Each phase's own length in milliseconds, from the end of the one before.
+
+        The summary's five by default (dns, connect, tls, first byte, transfer: first
+        byte counts from the request sent, transfer from the first byte to the end of
+        the body); `full` adds the request and the header as steps of their own.
+        `until_ns` stands for the end of the body while it is still coming.
+        """
+        marks = [
+            ("dns", self.dns_ns),
+            ("connect", self.connect_ns),
+            ("tls", self.tls_ns),
+            ("request", self.request_ns),
+            ("first byte", self.first_byte_ns),
+            ("header", self.header_ns),
+            ("transfer", self.body_ns if self.body_ns is not None else until_ns),
+        ]
+        if not full:
+            marks = [m for m in marks if m[0] not in ("request", "header")]
+        steps: list[tuple[str, float | None]] = []
+        previous: int | None = 0
+        for name, mark in marks:
+            if name == "first byte" and not full:
+                previous = self.request_ns
+            steps.append(
+                (name, None if mark is None or previous is None else (mark - previous) / 1e6)
+            )
+            if mark is not None:
+                previous = mark
+        return steps
+
+    def line(self, full: bool = False) -> str:
+        """`dns 0.1 ms · connect 0.2 ms · tls — · first byte 51.0 ms · transfer 2.2 ms`."""
+        return " · ".join(
+            f"{name} —" if ms is None else f"{name} {ms:.1f} ms" for name, ms in self.steps(full)
+        )
+
+
+@dataclass(slots=True)
+class SenderStats:
+    """The sender's side, reported by our demo server for the connection it serves.
+
+    `times_ns` (the server's `perf_counter_ns`), `sent_at` and `blocked_at` are its
+    history: the bytes handed to the kernel and the time spent blocked in `send` so far,
+    noted at most every 20 ms and whenever a send blocked.
+    """
+
+    sent: int = 0
+    """Bytes handed to the kernel (`send` returned them)."""
+    blocked_ns: int = 0
+    """Time `send` waited because the send buffer was full (flow control)."""
+    blocked_since_ns: int | None = None
+    """When the send that waits now began to wait (`perf_counter_ns`); None if none does."""
+    sndbuf: int | None = None
+    """The send buffer the kernel granted, when the client asked for one (`?sndbuf=N`)."""
+    times_ns: array[int] = field(default_factory=lambda: array("q"))
+    sent_at: array[int] = field(default_factory=lambda: array("q"))
+    blocked_at: array[int] = field(default_factory=lambda: array("q"))
+
+    def blocked_until(self, now_ns: int) -> int:
+        """Nanoseconds blocked so far, the wait under way included."""
+        since = self.blocked_since_ns
+        return self.blocked_ns + (max(0, now_ns - since) if since is not None else 0)
+
+
 @dataclass(eq=False)
 class Run:
     """One fetch: what was asked, what was sent, and every recv that came back."""
@@ -80,6 +166,28 @@ class Run:
     local: str | None = None
     """Our end of the connection, `host:port`, once connected."""
     tls_version: str | None = None
+    peer_address: str | None = None
+    """The address actually connected to, `host:port` (the name resolved)."""
+    family: str | None = None
+    """`IPv4` or `IPv6` once connected (None for the tests' Unix socket pairs)."""
+    tls_cipher: str | None = None
+    cert_subject: str | None = None
+    """The server certificate's subject, `CN=..., O=...` (server text: show literally)."""
+    cert_issuer: str | None = None
+    rcvbuf_asked: int | None = None
+    """SO_RCVBUF asked for before the connect (--rcvbuf); None for the system default."""
+    rcvbuf: int | None = None
+    """SO_RCVBUF as the kernel granted it (Linux doubles the ask, for its bookkeeping)."""
+    clock_origin_ns: int | None = None
+    """The fetch clock's reading when the run's phases count from (to line up the
+    demo server's history, which uses `perf_counter_ns` too)."""
+    phases: Phases = field(default_factory=Phases)
+    kernel: KernelLog = field(default_factory=KernelLog)
+    """Kernel samples (FIONREAD, TCP_INFO) by recv index: see `kernel.py`."""
+    kernel_note: str | None = None
+    """Why there are no kernel samples, when there can be none."""
+    sender: SenderStats | None = None
+    """The sender's side, when the server was our demo and the app could ask it."""
     interims: list[InterimResponse] = field(default_factory=list)
     head: HeadersComplete | None = None
     head_bytes: bytes = b""
@@ -187,6 +295,31 @@ class Run:
     def replayed(self) -> bool:
         """True for a run read from a file (or played back from one)."""
         return self.recorded_from is not None
+
+    def window_closed(self, rows: int | None = None) -> bool:
+        """True if the last kernel sample (before recv `rows`) saw a zero receive window."""
+        kernel = self.kernel
+        count = len(kernel)
+        if rows is not None:
+            count = bisect.bisect_right(kernel.index, rows, 0, count)
+        return count > 0 and kernel.rcv_wnd[count - 1] == 0
+
+    def csv_text(self) -> str:
+        """The recv log as CSV: `index,time_ms,size,total,queued,rcv_wnd`; the kernel
+        columns are empty for a recv before which nothing was sampled (or read)."""
+        log, kernel = self.log, self.kernel
+        stop = len(log.sizes)
+        # One slice a column: older rows may be on disk (`RecvLog.spill`).
+        t, s, tot = log.times_ns[:stop], log.sizes[:stop], log.totals[:stop]
+        extra = [",,"] * stop
+        for i in range(len(kernel)):
+            index = kernel.index[i]
+            if index < stop:
+                queued, window = kernel.queued[i], kernel.rcv_wnd[i]
+                extra[index] = f",{'' if queued < 0 else queued},{'' if window < 0 else window}"
+        return CSV_HEADER + "".join(
+            f"{i},{t[i] / 1e6:.3f},{s[i]},{tot[i]}{extra[i]}\n" for i in range(stop)
+        )
 
     # -- saving ----------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ A run file is a ZIP archive, so that any tool with a standard library can read i
     run.json         everything but the arrays and the body (see `_describe`)
     recv_times.i64   each recv's time, nanoseconds from the connect: int64, little-endian
     recv_sizes.u32   each recv's size in bytes: uint32, little-endian
+    kernel_*.i64     (1.1) the kernel samples, one array a field (`KERNEL_ARRAYS`): int64,
+                     little-endian, -1 where the field was not read
+    sender_*.i64     (1.1) the demo sender's history (`SENDER_ARRAYS`), when it was known
     body.bin         the body, when it was kept (absent with --record-without-body)
 
 `version` is MAJOR.MINOR: a reader takes any minor version of its major (fields it does
@@ -32,15 +35,33 @@ from typing import IO, Any, BinaryIO
 from sockview import __version__
 from sockview.core.body import SpooledBody
 from sockview.core.events import Failed, Finished, Framing, HeadersComplete, InterimResponse
+from sockview.core.kernel import ABSENT, KernelLog
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle
-from sockview.core.run import DelayChange, FetchState, Run
+from sockview.core.run import DelayChange, FetchState, Phases, Run, SenderStats
 from sockview.core.save import Saved, destination, save_file
 from sockview.core.url import UrlError, parse_url
 
 FORMAT = "sockview-run"
 MAJOR = 1
-MINOR = 0
+MINOR = 1
+"""1.1 adds the phases, the connection's details, the kernel samples and the sender."""
+KERNEL_ARRAYS = ("index", "queued", "rcv_wnd", "rcv_space", "rtt_us", "rcv_mss", "bytes_received")
+"""`KernelLog`'s arrays, each kept as `kernel_NAME.i64`."""
+SENDER_ARRAYS = {"times_ns": "times", "sent_at": "sent", "blocked_at": "blocked"}
+"""`SenderStats`' arrays, each kept as `sender_NAME.i64`."""
+PHASES = (
+    "dns_ns",
+    "connect_ns",
+    "tls_ns",
+    "request_ns",
+    "first_byte_ns",
+    "header_ns",
+    "body_ns",
+    "recv_origin_ns",
+)
+CONNECTION_TEXT = ("peer_address", "family", "tls_cipher", "cert_subject", "cert_issuer")
+_MAX_NS = 1 << 62
 SUFFIX = ".svrun"
 """The usual ending of a run file's name."""
 
@@ -90,6 +111,16 @@ def dump_run(run: Run, out: BinaryIO | IO[bytes], *, with_body: bool = True) -> 
         rows = len(run.log.sizes)
         archive.writestr("recv_times.i64", _little(run.log.times_ns[:rows]))
         archive.writestr("recv_sizes.u32", _little(run.log.sizes[:rows]))
+        samples = _kernel_count(run)
+        for name in KERNEL_ARRAYS:
+            values: array[int] = getattr(run.kernel, name)
+            archive.writestr(f"kernel_{name}.i64", _little(values[:samples]))
+        sender = run.sender
+        if sender is not None:
+            points = len(sender.times_ns)
+            for attribute, name in SENDER_ARRAYS.items():
+                values = getattr(sender, attribute)
+                archive.writestr(f"sender_{name}.i64", _little(values[:points]))
         if keep_body:
             assert copy_to is not None
             # Stored, not deflated: most bodies worth keeping are compressed already.
@@ -160,7 +191,34 @@ def _describe(run: Run, keep_body: bool) -> dict[str, Any]:
         },
         "recvs": len(run.log.sizes),
         "body": {"kept": keep_body, "size": run.body.size},
+        # 1.1
+        "phases": {name: getattr(run.phases, name) for name in PHASES},
+        "connection": {
+            **{name: getattr(run, name) for name in CONNECTION_TEXT},
+            "rcvbuf_asked": run.rcvbuf_asked,
+            "rcvbuf": run.rcvbuf,
+        },
+        "clock_origin_ns": run.clock_origin_ns,
+        "kernel_samples": _kernel_count(run),
+        "kernel_note": run.kernel_note,
+        "sender": None
+        if run.sender is None
+        else {
+            "sent": run.sender.sent,
+            "blocked_ns": run.sender.blocked_ns,
+            "sndbuf": run.sender.sndbuf,
+            "points": len(run.sender.times_ns),
+        },
     }
+
+
+def _kernel_count(run: Run) -> int:
+    """Samples complete in every array (the loop appends `index` last), below the recvs."""
+    kernel, rows = run.kernel, len(run.log.sizes)
+    count = min(len(getattr(kernel, name)) for name in KERNEL_ARRAYS)
+    while count and kernel.index[count - 1] > rows:
+        count -= 1
+    return count
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -271,12 +329,57 @@ def _load(archive: zipfile.ZipFile, shown: str) -> Run:
         recorded_from=shown,
     )
     _check(run)
+    _load_observed(archive, fields, run)
     body = fields.child("body")
     if body is None:
         raise RunFileError("run.json: body is missing")
     if body.flag("kept"):
         run.body = _body(archive, body.integer("size", 0, 1 << 62))
     return run
+
+
+def _load_observed(archive: zipfile.ZipFile, fields: Fields, run: Run) -> None:
+    """What version 1.1 added: phases, connection, kernel samples, sender; a 1.0 file has
+    none of them, and its run keeps the defaults (no phases, no samples)."""
+    phases = fields.child("phases")
+    if phases is not None:
+        run.phases = Phases(**{name: phases.integer(name, 0, _MAX_NS, True) for name in PHASES})
+    connection = fields.child("connection")
+    if connection is not None:
+        for name in CONNECTION_TEXT:
+            setattr(run, name, connection.text(name, optional=True))
+        run.rcvbuf_asked = connection.integer("rcvbuf_asked", 0, 1 << 31, optional=True)
+        run.rcvbuf = connection.integer("rcvbuf", 0, 1 << 32, optional=True)
+    run.clock_origin_ns = fields.integer("clock_origin_ns", -_MAX_NS, _MAX_NS, optional=True)
+    run.kernel_note = fields.text("kernel_note", optional=True)
+    samples = fields.integer("kernel_samples", 0, MAX_RECVS + 1, optional=True)
+    if samples is None:  # a 1.0 file
+        return
+    kernel = KernelLog()
+    for name in KERNEL_ARRAYS:
+        values = _array(archive, f"kernel_{name}.i64", "q", samples)
+        if any(v < ABSENT for v in values):
+            raise RunFileError(f"kernel_{name}.i64 holds a negative figure")
+        getattr(kernel, name).extend(values)
+    index = kernel.index
+    if any(b < a for a, b in itertools.pairwise(index)) or any(
+        i > len(run.log) for i in index[-1:]
+    ):
+        raise RunFileError("the kernel samples name recvs out of order or not there")
+    run.kernel = kernel
+    sender = fields.child("sender")
+    if sender is not None:
+        points = sender.integer("points", 0, MAX_RECVS)
+        stats = SenderStats(
+            sent=sender.integer("sent", 0, _MAX_NS),
+            blocked_ns=sender.integer("blocked_ns", 0, _MAX_NS),
+            sndbuf=sender.integer("sndbuf", 0, 1 << 32, optional=True),
+        )
+        for attribute, name in SENDER_ARRAYS.items():
+            getattr(stats, attribute).extend(_array(archive, f"sender_{name}.i64", "q", points))
+        if any(b < a for a, b in itertools.pairwise(stats.times_ns)):
+            raise RunFileError("the sender's history goes back in time")
+        run.sender = stats
 
 
 def _array(archive: zipfile.ZipFile, name: str, typecode: str, count: int) -> array[int]:

@@ -60,7 +60,9 @@ from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
+from sockview.ui.widgets.kernel_plot import KernelPlot
 from sockview.ui.widgets.key_footer import KeyFooter
+from sockview.ui.widgets.phases_bar import PhasesBar
 from sockview.ui.widgets.recv_table import RecvTable
 from sockview.ui.widgets.save_dialog import SaveDialog
 from sockview.ui.widgets.status_bar import FetchStatus, StatusBar
@@ -88,6 +90,8 @@ def draw_interval(rows_per_second: float) -> float:
 
 MAX_RUNS = 20
 """Runs of this session that the app keeps (for the runs list and compare)."""
+RCVBUF_CHOICES: tuple[int | None, ...] = (None, 4096, 16384, 65536)
+"""What the k key offers for the next fetch's SO_RCVBUF (None: the system's default)."""
 QUIET_AFTER = 2.0
 """Seconds without data (beyond our own delay) before the status line says so."""
 
@@ -125,6 +129,13 @@ class SockviewApp(App[int]):
             "Request",
             tooltip="Show the exact request bytes, or the response header",
             id="toggle-request",
+        ),
+        Binding(
+            "k",
+            "next_rcvbuf",
+            "Rcvbuf",
+            tooltip="The receive buffer (SO_RCVBUF) to ask for in the next fetch",
+            id="next-rcvbuf",
         ),
         Binding("u", "focus_url", "URL", tooltip="Type another URL", id="focus-url"),
         Binding(
@@ -231,11 +242,13 @@ class SockviewApp(App[int]):
             id="url",
             compact=True,
         )
+        yield PhasesBar(id="phases")
         with Horizontal(id="main"):
             yield RecvTable(id="recvs")
             with Vertical(id="side"):
                 yield HeaderPanel(id="head")
                 yield ChunkSparkline(id="sizes")
+                yield KernelPlot(id="kernel")
         yield StatusBar(id="status")
         yield KeyFooter()
 
@@ -297,9 +310,10 @@ class SockviewApp(App[int]):
         self._rows_seen = -1
         self._shown_rows = -1
         bufsize = fetch.run.bufsize
-        self.query_one(RecvTable).show_log(fetch.run.log, bufsize)
+        self.query_one(RecvTable).show_log(fetch.run.log, bufsize, fetch.run.kernel)
         self.query_one(ChunkSparkline).show_log(fetch.run.log, bufsize)
         self.query_one(HeaderPanel).reset()
+        self._show_kernel()
         self.fetch_state = FetchState.CONNECTING
         self._show_status()
         self.query_one(RecvTable).focus()
@@ -377,6 +391,7 @@ class SockviewApp(App[int]):
             self._body_stored = max(self._body_stored, event.body_bytes)
         elif isinstance(event, Connected):
             self.fetch_state = FetchState.RECEIVING
+            self._show_kernel()
         elif isinstance(event, RequestSent):
             self.query_one(HeaderPanel).show_request(event.data)
         elif isinstance(event, InterimResponse):
@@ -429,7 +444,23 @@ class SockviewApp(App[int]):
             self._shown_rows = rows
             self.query_one(RecvTable).set_row_count(rows)
             self.query_one(ChunkSparkline).set_row_count(rows)
+        self._show_kernel()
         self._show_status()
+
+    def _show_kernel(self) -> None:
+        """The phases bar and the kernel panel, from the run (at the table's bounded rate)."""
+        run = self.current_run
+        if (
+            run is not None
+            and run.sender is None
+            and self.demo is not None
+            and run.local
+            and not run.replayed
+        ):
+            # Our own demo served this fetch: its figures for our connection, if it has them.
+            run.sender = self.demo.sender_for(run.local)
+        self.query_one(PhasesBar).show(run, self.rows)
+        self.query_one(KernelPlot).show(run, self.rows)
 
     def _quiet_seconds(self) -> int | None:
         """Whole seconds since the last new row, once that is more than `quiet_after`
@@ -462,6 +493,8 @@ class SockviewApp(App[int]):
             reason=run.reason if run is not None else None,
             http_status=head.status if head is not None else None,
             http_reason=head.reason if head is not None else "",
+            window_closed=run.window_closed(rows) if run is not None else False,
+            rcvbuf=self.options.rcvbuf,
         )
         if run is not None and run.replayed:
             # The delay as it was recorded, not the switch of this session.
@@ -628,6 +661,20 @@ class SockviewApp(App[int]):
             f"Delay {'on' if on else 'off'}: {self.delay.seconds:g} s after each recv"
             if on
             else "Delay off: recv as fast as the data comes",
+            timeout=2,
+            markup=False,
+        )
+
+    def action_next_rcvbuf(self) -> None:
+        choices = RCVBUF_CHOICES
+        now = self.options.rcvbuf
+        after = choices[(choices.index(now) + 1) % len(choices)] if now in choices else None
+        self.options = replace(self.options, rcvbuf=after)
+        self._show_status()
+        self.notify(
+            f"Next fetch asks for a {after}-byte receive buffer (the kernel grants about twice)"
+            if after is not None
+            else "Next fetch uses the system's receive buffer",
             timeout=2,
             markup=False,
         )

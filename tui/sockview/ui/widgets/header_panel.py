@@ -210,17 +210,13 @@ class HeaderPanel(Vertical):
             self.query_one("#headers", Static).update(self._headers())
 
     def _summary(self) -> Text:
-        text = Text()
-        earlier = self._interims - len(self._interim)
-        if earlier > 0:
-            text.append(f"{self._interims:,} interim responses, skipped; the last:\n", "dim italic")
-        for interim in self._interim:
-            text.append(visible(interim.status_line[:200]), style="dim")
-            text.append("  (interim, skipped)\n", style="dim italic")
         head = self._head
         if head is None:
+            text = self._interim_lines()
             text.append("waiting for the response…" if self._request else "no response yet", "dim")
             return text
+        # The final head first: in a short panel, interims must not push it out of sight.
+        text = Text()
         text.append(visible(head.status_line[:500]), style="bold")
         text.append("\nHeader length ")
         text.append(str(head.header_length), style="bold")
@@ -229,6 +225,20 @@ class HeaderPanel(Vertical):
         else:
             body = f"body: {head.framing.value}"
         text.append(f" · {body}", style="dim")
+        if self._interims:
+            text.append("\n")
+            text.append_text(self._interim_lines())
+            text.rstrip()
+        return text
+
+    def _interim_lines(self) -> Text:
+        text = Text()
+        earlier = self._interims - len(self._interim)
+        if earlier > 0:
+            text.append(f"{self._interims:,} interim responses, skipped; the last:\n", "dim italic")
+        for interim in self._interim:
+            text.append(visible(interim.status_line[:200]), style="dim")
+            text.append("  (interim, skipped)\n", style="dim italic")
         return text
 
     def _show(

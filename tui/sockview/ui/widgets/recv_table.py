@@ -23,9 +23,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from sockview.core.kernel import ABSENT, KernelLog
 from sockview.core.records import RecvLog
 
-COLUMNS = ("#", "time ms", "size", "total")
+COLUMNS = ("#", "time ms", "size", "total", "queued")
+QUEUED_WIDTH = len("queued")
+"""The queued column: bytes the kernel held before that recv, where it was sampled."""
 MIN_INDEX_WIDTH = 5
 MIN_TIME_WIDTH = len("1000.000")
 NOTE_WIDTH = len("◀ header 99999")
@@ -33,7 +36,8 @@ NOTE_WIDTH = len("◀ header 99999")
 
 
 class RecvTable(ScrollView, can_focus=True):
-    """Rows `0 .. row_count - 1` of a `RecvLog`: index, time since connect, size, total."""
+    """Rows `0 .. row_count - 1` of a `RecvLog`: index, time since connect, size, total,
+    and the bytes queued in the kernel before that recv (blank where not sampled)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Up", show=False, tooltip="Previous recv", id="table-up"),
@@ -143,12 +147,13 @@ class RecvTable(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.recv_log: RecvLog | None = None
+        self.kernel: KernelLog | None = None
         self._rows = 0
         self._head_index = -1
         self._header_length = 0
         self._size_width = 4
         self._total_width = len("total")
-        self._widths = (1, 7, 4, 5)
+        self._widths = (1, 7, 4, 5, QUEUED_WIDTH)
         self._styles: dict[str, Style] = {}
         self.following = True
         """True while the table shows the newest row and moves on with each new one."""
@@ -164,9 +169,12 @@ class RecvTable(ScrollView, can_focus=True):
         """The row marked as the end of the header, or -1."""
         return self._head_index
 
-    def show_log(self, log: RecvLog | None, bufsize: int = 0) -> None:
-        """Show a new fetch's log (empty so far) and follow it."""
+    def show_log(
+        self, log: RecvLog | None, bufsize: int = 0, kernel: KernelLog | None = None
+    ) -> None:
+        """Show a new fetch's log (empty so far), and its kernel samples, and follow it."""
         self.recv_log = log
+        self.kernel = kernel
         self._rows = 0
         self._head_index = -1
         self._size_width = max(len("size"), len(str(bufsize)))
@@ -206,7 +214,13 @@ class RecvTable(ScrollView, can_focus=True):
         log, rows = self.recv_log, self._rows
         # Room from the start for a fetch of some size: each new width costs a layout of
         # the whole screen, and a fast fetch would otherwise pay for one per new digit.
-        widths = (MIN_INDEX_WIDTH, MIN_TIME_WIDTH, self._size_width, self._total_width)
+        widths = (
+            MIN_INDEX_WIDTH,
+            MIN_TIME_WIDTH,
+            self._size_width,
+            self._total_width,
+            QUEUED_WIDTH,
+        )
         if log is not None and rows:
             # Each column's widest value is its last (indexes, times and totals only grow).
             last = rows - 1
@@ -215,6 +229,7 @@ class RecvTable(ScrollView, can_focus=True):
                 max(widths[1], len(f"{log.times_ns[last] / 1e6:.3f}")),
                 widths[2],
                 max(widths[3], len(str(log.totals[last]))),
+                QUEUED_WIDTH,
             )
         self._widths = widths
         size = Size(1 + sum(w + 2 for w in widths) + NOTE_WIDTH, rows + 1)
@@ -370,17 +385,24 @@ class RecvTable(ScrollView, can_focus=True):
     def _format_row(self, index: int) -> str:
         log = self.recv_log
         assert log is not None
-        w_index, w_time, w_size, w_total = self._widths
+        w_index, w_time, w_size, w_total, w_queued = self._widths
+        queued = ""
+        kernel = self.kernel
+        if kernel is not None:
+            sample = kernel.at(index)
+            if sample is not None and kernel.queued[sample] != ABSENT:
+                queued = str(kernel.queued[sample])
         return (
             f" {index:>{w_index}}  {log.times_ns[index] / 1e6:>{w_time}.3f}"
-            f"  {log.sizes[index]:>{w_size}}  {log.totals[index]:>{w_total}}  "
+            f"  {log.sizes[index]:>{w_size}}  {log.totals[index]:>{w_total}}"
+            f"  {queued:>{w_queued}}  "
         )
 
     def _header_text(self) -> str:
-        w_index, w_time, w_size, w_total = self._widths
+        w_index, w_time, w_size, w_total, w_queued = self._widths
         return (
             f" {COLUMNS[0]:>{w_index}}  {COLUMNS[1]:>{w_time}}"
-            f"  {COLUMNS[2]:>{w_size}}  {COLUMNS[3]:>{w_total}}  "
+            f"  {COLUMNS[2]:>{w_size}}  {COLUMNS[3]:>{w_total}}  {COLUMNS[4]:>{w_queued}}  "
         )
 
     def render_line(self, y: int) -> Strip:

@@ -48,6 +48,10 @@ class FetchStatus:
     """The response's status code, once its head has arrived."""
     http_reason: str = ""
     """The response's reason phrase: server text, shown literally."""
+    window_closed: bool = False
+    """The last kernel sample saw a receive window of 0."""
+    rcvbuf: int | None = None
+    """SO_RCVBUF asked for the next fetch; None for the system's default."""
 
 
 def human_bytes(count: float) -> str:
@@ -85,10 +89,14 @@ def status_text(status: FetchStatus) -> Text:
             text.append(f" · no data for {status.quiet} s", style="bold yellow")
         elif status.rate is not None:
             text.append(f" · {human_bytes(status.rate)}/s")
+        if status.window_closed and status.state == "receiving":
+            text.append(" · receive buffer full: the sender is waiting for us", style="bold red")
     delay = f"delay {'on' if status.delay_on else 'off'} ({status.delay_seconds:g} s)"
     text.append(" · ")
     text.append(delay, style="bold magenta" if status.delay_on else "")
     text.append(f" · bufsize {status.bufsize}")
+    if status.rcvbuf is not None:
+        text.append(f" · rcvbuf {status.rcvbuf}")
     if status.state == "failed" and status.reason:
         # On a line of its own: it is the one thing the user must read.
         text.append("\n")

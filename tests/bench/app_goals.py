@@ -347,9 +347,9 @@ def goal_responsiveness(report: Report, server: BenchServer, size: int, count: i
             app.wait_screen("receiving")
             time.sleep(0.1)
             sent = app.key("d")
-            on_delays.append(app.wait_shown("delay on") - sent)
+            on_delays.append(app.wait_shown("delay: on") - sent)
             sent = app.key("d")
-            off_delays.append(app.wait_shown("delay off") - sent)
+            off_delays.append(app.wait_shown("delay: off") - sent)
             end = app.wait_record("end")
             frames = _frames(app.reads(), end["at"] - end["elapsed"], end["at"])
             intervals += [b - a for a, b in itertools.pairwise(frames)]

@@ -123,7 +123,7 @@ async def test_delay_key_fills_every_recv(demo: DemoServer) -> None:
         assert min(log.sizes[1:5]) < 5120
         await pilot.press("d")
         assert app.delay.enabled
-        assert "delay on (0.15 s)" in screen_text(app)
+        assert "delay: on, 0.15 s" in screen_text(app)
         toggled_at = len(log)
         await wait_for(pilot, lambda: len(log) >= toggled_at + 4, "three more recvs")
         # The recv under way when d was pressed may be short; every one after is full.

@@ -60,7 +60,7 @@ async def test_replay_shows_the_recorded_run_and_says_so() -> None:
         await wait_for(pilot, lambda: table.row_count == 14, "every row")
         text = screen_text(app)
         assert "replay of" in text and "delay-on.svrun" in text and "recorded 20" in text
-        assert "delay on (0.25 s)" in text  # as recorded, not this session's switch
+        assert "delay: on, 0.25 s" in text  # as recorded, not this session's switch
         assert "70,303 B in 14 recvs" in text
         run = app.current_run
         assert run is not None and run.log.sizes == recorded.log.sizes

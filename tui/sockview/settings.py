@@ -1,7 +1,8 @@
 """Settings: what one session of sockview was asked to do, built from the command line.
 
-The CLI builds them from arguments; the app and plain mode read them. They hold no
-Textual or terminal state, so that every front end (app, plain mode, tests) shares them.
+The CLI builds them from arguments; the app and plain mode read them, and the app's
+settings screen changes them (applied to the next fetch). They hold no Textual or
+terminal state, so that every front end (app, plain mode, tests) shares them.
 """
 
 from __future__ import annotations
@@ -9,12 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sockview.core.fetch import DelaySwitch, FetchOptions
+from sockview.core.request import RequestStyle
 from sockview.core.url import Target
+
+STYLE_WORDS = {
+    RequestStyle.HTTP10: "HTTP/1.0",
+    RequestStyle.HTTP11: "HTTP/1.1",
+    RequestStyle.BOOK: "the book's request",
+}
+
+
+def delay_words(enabled: bool, seconds: float) -> str:
+    """`delay: off (d: 0.25 s)`, or `delay: on, 0.25 s`: what the `d` key does."""
+    if enabled:
+        return f"delay: on, {seconds:g} s"
+    return f"delay: off (d: {seconds:g} s)"
 
 
 @dataclass
 class Settings:
-    """What the command line asked for, checked."""
+    """What the command line asked for, checked; the app's settings screen edits it."""
 
     target: Target | None
     options: FetchOptions
@@ -34,3 +49,28 @@ class Settings:
     """Run files to compare: --compare A B."""
     fail: bool = False
     """Plain mode: exit 22 when the server answers 400 or more (the body is still saved)."""
+    follow: bool = False
+    """Plain mode: follow redirects (-L)."""
+
+    def describe(self, bufsize_shown: int | None = None) -> str:
+        """One line for the status line: the delay, the bufsize, and what differs from
+        the defaults (version, method, headers, TLS).
+
+        `bufsize_shown` is the bufsize of the run on screen; when the next fetch's
+        differs, both are named.
+        """
+        options = self.options
+        bufsize = f"bufsize {options.bufsize}"
+        if bufsize_shown is not None and bufsize_shown != options.bufsize:
+            bufsize = f"bufsize {bufsize_shown} (next: {options.bufsize})"
+        parts = [delay_words(self.delay.enabled, self.delay.seconds), bufsize]
+        if options.style is not RequestStyle.HTTP10:
+            parts.append(STYLE_WORDS[options.style])
+        if options.method != "GET":
+            parts.append(options.method)
+        headers = options.headers
+        if headers:
+            parts.append(f"+{len(headers)} header{'s' if len(headers) > 1 else ''}")
+        if options.insecure:
+            parts.append("TLS not verified")
+        return " · ".join(parts)

@@ -88,6 +88,10 @@ class FetchOptions:
     deadline: float | None = None
     """Longest time for the whole fetch, connect included; None for no limit."""
     max_header: int = MAX_HEADER
+    method: str = "GET"
+    """GET or HEAD (`request.METHODS`)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers the user added (or put in place of ours), checked."""
     emit_interval: float = 0.02
     """Seconds between `ChunksReceived` events while bytes stream in."""
     rcvbuf: int | None = None
@@ -186,7 +190,9 @@ class Fetch:
             target=target,
             bufsize=self.options.bufsize,
             style=self.options.style,
-            request=build_request(target, self.options.style),
+            request=build_request(
+                target, self.options.style, self.options.method, self.options.headers
+            ),
             peer=self.peer,
             body=body if body is not None else SpooledBody(),
             log=RecvLog(self.options.rows_in_memory),
@@ -305,6 +311,7 @@ class Fetch:
                 on_interim=self._on_interim,
                 on_head=lambda head: self._on_head(head, parser.head_bytes),
                 max_header=options.max_header,
+                method=options.method,
             )
             return self._receive(sock, parser)
         finally:

@@ -63,15 +63,19 @@ class ResponseParser:
         on_interim: Callable[[InterimResponse], None],
         on_head: Callable[[HeadersComplete], None],
         max_header: int = MAX_HEADER,
+        method: str = "GET",
     ) -> None:
         self.max_header = max_header
+        self._no_body = method == "HEAD"
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header)
         # h11 tracks both sides, so it must be told of a request before it reads a response.
-        # It writes only HTTP/1.1; what it needs to frame the answer is the method (a GET,
-        # so a body may follow) and our `Connection: close`. The bytes actually sent are
+        # It writes only HTTP/1.1; what it needs to frame the answer is the method (after
+        # a HEAD no body follows) and our `Connection: close`. The bytes actually sent are
         # built in `request.py`.
         self._conn.send(
-            h11.Request(method="GET", target="/", headers=[("Host", host), ("Connection", "close")])
+            h11.Request(
+                method=method, target="/", headers=[("Host", host), ("Connection", "close")]
+            )
         )
         self._conn.send(h11.EndOfMessage())
         self._sink = sink
@@ -297,7 +301,7 @@ class ResponseParser:
         headers = event.headers
         names = {name for name, _ in headers}
         content_length: int | None = None
-        if event.status_code in _NO_BODY_STATUSES:
+        if event.status_code in _NO_BODY_STATUSES or self._no_body:
             framing = Framing.NONE
         elif b"transfer-encoding" in names:
             framing = Framing.CHUNKED

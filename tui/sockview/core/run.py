@@ -264,6 +264,17 @@ class Run:
             return min(raw, head.content_length or 0)
         return stored
 
+    def byte_parts(self) -> tuple[int, int, int, int] | None:
+        """How the raw total splits: (header length, the blank line that ends the head,
+        body bytes, the rest), where the rest is a chunked body's framing (or what came
+        past a counted body). Their sum is `total`; None before the head."""
+        head = self.head
+        if head is None:
+            return None
+        body = self.body_bytes()
+        blank = head.body_offset - head.header_length
+        return head.header_length, blank, body, self.total - head.body_offset - body
+
     def rate(self, rows: int | None = None, window_ns: int | None = RATE_WINDOW_NS) -> float | None:
         """Bytes a second over the first `rows` recvs; over their last `window_ns` only,
         if given (the live rate), else over the whole run. None with fewer than 2 recvs."""

@@ -38,7 +38,7 @@ from sockview.core.events import (
     InterimResponse,
     RequestSent,
 )
-from sockview.core.fetch import Fetch
+from sockview.core.fetch import Fetch, FetchOptions
 from sockview.core.replay import Replay
 from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
 from sockview.core.runfile import RunFileError, default_run_name, dump_run, write_run
@@ -53,7 +53,7 @@ from sockview.core.save import (
 )
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
-from sockview.settings import Settings
+from sockview.settings import Settings, delay_words
 from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
@@ -202,7 +202,6 @@ class SockviewApp(App[int]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.options = settings.options
         self.delay = settings.delay
         self.demo = demo
         self.target: Target | None = settings.target
@@ -234,6 +233,11 @@ class SockviewApp(App[int]):
         self._launch: Timer | None = None
         self._quitting = False
 
+    @property
+    def options(self) -> FetchOptions:
+        """The fetch options of the next fetch (the settings screen changes them)."""
+        return self.settings.options
+
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -254,7 +258,8 @@ class SockviewApp(App[int]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._settle_memory)
-        self.query_one(RecvTable).border_title = "recv() calls"
+        # The time column counts from the moment the connection was up.
+        self.query_one(RecvTable).border_title = "recv() calls · ms since connect"
         self.query_one(ChunkSparkline).show_log(None, self.options.bufsize)
         self._ticker = self.set_interval(1 / REFRESH_RATE, self._refresh_view, pause=True)
         self._show_status()
@@ -419,6 +424,8 @@ class SockviewApp(App[int]):
             self.fetch_state = FetchState.CANCELLED if result.cancelled else FetchState.FAILED
         else:
             self.fetch_state = FetchState.DONE
+        if self.current_run is not None:
+            self.query_one(HeaderPanel).show_totals(self.current_run.byte_parts())
         self._refresh_view()
         if self._ticker is not None:
             self._ticker.pause()
@@ -487,9 +494,7 @@ class SockviewApp(App[int]):
             if run is not None
             else None,
             quiet=self._quiet_seconds(),
-            delay_on=self.delay.enabled,
-            delay_seconds=self.delay.seconds,
-            bufsize=run.bufsize if run is not None else self.options.bufsize,
+            settings=self.settings.describe(run.bufsize if run is not None else None),
             reason=run.reason if run is not None else None,
             http_status=head.status if head is not None else None,
             http_reason=head.reason if head is not None else "",
@@ -500,7 +505,11 @@ class SockviewApp(App[int]):
             # The delay as it was recorded, not the switch of this session.
             change = run.delay_at(max(rows - 1, 0))
             if change is not None:
-                status = replace(status, delay_on=change.enabled, delay_seconds=change.seconds)
+                status = replace(
+                    status,
+                    settings=f"{delay_words(change.enabled, change.seconds)}"
+                    f" · bufsize {run.bufsize}",
+                )
             status = replace(status, replay=self._replay_words(run))
         if status != self._last_status:
             self._last_status = status
@@ -669,7 +678,7 @@ class SockviewApp(App[int]):
         choices = RCVBUF_CHOICES
         now = self.options.rcvbuf
         after = choices[(choices.index(now) + 1) % len(choices)] if now in choices else None
-        self.options = replace(self.options, rcvbuf=after)
+        self.settings.options = replace(self.options, rcvbuf=after)
         self._show_status()
         self.notify(
             f"Next fetch asks for a {after}-byte receive buffer (the kernel grants about twice)"

@@ -110,6 +110,14 @@ def request_text(data: bytes) -> Text:
     return text
 
 
+def sum_line(header: int, blank: int, body: int, rest: int, *, chunked: bool) -> str:
+    """`242 + 4 (blank line) + 70,057 (body) = 70,303`: where every raw byte went."""
+    terms = [f"{header:,}", f"{blank:,} (blank line)", f"{body:,} (body)"]
+    if rest:
+        terms.append(f"{rest:,} ({'chunk framing' if chunked else 'past the body'})")
+    return " + ".join(terms) + f" = {header + blank + body + rest:,}"
+
+
 class HeaderPanel(Vertical):
     """The response header as a table, or (after `toggle`) the exact request bytes."""
 
@@ -144,6 +152,7 @@ class HeaderPanel(Vertical):
         self._interims = 0
         self._summary_due = False
         self._head: HeadersComplete | None = None
+        self._parts: tuple[int, int, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         with ContentSwitcher(initial="response-view"):
@@ -177,6 +186,7 @@ class HeaderPanel(Vertical):
         self._interim = []
         self._interims = 0
         self._head = None
+        self._parts = None
         self._show(self._summary(), "", Text("(not sent yet)", style="dim"))
 
     def show_request(self, data: bytes) -> None:
@@ -220,11 +230,18 @@ class HeaderPanel(Vertical):
         text.append(visible(head.status_line[:500]), style="bold")
         text.append("\nHeader length ")
         text.append(str(head.header_length), style="bold")
-        if head.framing is Framing.CONTENT_LENGTH:
-            body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
+        if self._parts is not None and head.framing is not Framing.NONE:
+            # Once the fetch has ended, the same line says where every raw byte went.
+            chunked = head.framing is Framing.CHUNKED
+            text.append(" + " + sum_line(*self._parts, chunked=chunked).split(" + ", 1)[1])
         else:
-            body = f"body: {head.framing.value}"
-        text.append(f" · {body}", style="dim")
+            if head.framing is Framing.CONTENT_LENGTH:
+                body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
+            elif head.framing is Framing.NONE:
+                body = f"no body ({head.status})"
+            else:
+                body = f"body {head.framing.value}"
+            text.append(f" · {body}", style="dim")
         if self._interims:
             text.append("\n")
             text.append_text(self._interim_lines())
@@ -240,6 +257,11 @@ class HeaderPanel(Vertical):
             text.append(visible(interim.status_line[:200]), style="dim")
             text.append("  (interim, skipped)\n", style="dim italic")
         return text
+
+    def show_totals(self, parts: tuple[int, int, int, int] | None) -> None:
+        """At the end of a fetch: the line that says how the raw total adds up."""
+        self._parts = parts
+        self._show(self._summary(), None, None)
 
     def _show(
         self,

@@ -37,9 +37,10 @@ class FetchStatus:
     """Bytes a second, or None when there is nothing to measure yet."""
     quiet: int | None = None
     """Whole seconds since the last recv brought data, once the server has gone quiet."""
-    delay_on: bool = False
-    delay_seconds: float = 0.25
-    bufsize: int = 5120
+    settings: str = ""
+    """`Settings.describe()`: the delay, the bufsize and what differs from the defaults."""
+    redirect: str | None = None
+    """`302 → /other (f: follow)` when the response is a redirect."""
     reason: str | None = None
     """Why the fetch failed: server text, shown literally."""
     replay: str | None = None
@@ -91,10 +92,14 @@ def status_text(status: FetchStatus) -> Text:
             text.append(f" · {human_bytes(status.rate)}/s")
         if status.window_closed and status.state == "receiving":
             text.append(" · receive buffer full: the sender is waiting for us", style="bold red")
-    delay = f"delay {'on' if status.delay_on else 'off'} ({status.delay_seconds:g} s)"
-    text.append(" · ")
-    text.append(delay, style="bold magenta" if status.delay_on else "")
-    text.append(f" · bufsize {status.bufsize}")
+    if status.redirect:
+        text.append(" · ")
+        text.append(visible(status.redirect), style="bold cyan")
+    if status.settings:
+        settings = Text(f" · {status.settings}")
+        settings.highlight_regex(r"delay: on[^·]*", "bold magenta")
+        settings.highlight_regex(r"TLS not verified", "bold red")
+        text.append_text(settings)
     if status.rcvbuf is not None:
         text.append(f" · rcvbuf {status.rcvbuf}")
     if status.state == "failed" and status.reason:

@@ -350,7 +350,7 @@ async def test_footer_shows_live_keys_and_dims_the_rest(demo_fixed: DemoServer) 
     app = create_app(make_settings())
     async with app.run_test() as pilot:
         # Typing in the URL input: letters type there, so the footer offers only these.
-        assert footer_keys(app) == {"enter": True, "escape": True, "ctrl+q": True}
+        assert footer_keys(app) == {"enter": True, "escape": True, "f1": True, "ctrl+q": True}
         await pilot.press("escape")
         assert isinstance(app.focused, RecvTable)
         keys = footer_keys(app)

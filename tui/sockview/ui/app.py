@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -54,9 +55,11 @@ from sockview.core.save import (
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
 from sockview.settings import Settings, delay_words
+from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
+from sockview.ui.screens.help import HelpScreen, key_rows
 from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
@@ -88,6 +91,8 @@ def draw_interval(rows_per_second: float) -> float:
     return min(1.0, max(1 / REFRESH_RATE, rows_per_second / ROWS_PER_SECOND_FOR_ONE_DRAW))
 
 
+NARROW = 80
+"""Below this many columns the layout stacks and the footer is compact."""
 MAX_RUNS = 20
 """Runs of this session that the app keeps (for the runs list and compare)."""
 RCVBUF_CHOICES: tuple[int | None, ...] = (None, 4096, 16384, 65536)
@@ -99,13 +104,26 @@ QUIET_AFTER = 2.0
 class SockviewApp(App[int]):
     """Fetch a URL over a raw socket and show every recv() live."""
 
-    CSS_PATH = "sockview.tcss"
+    CSS_PATH = Path(__file__).parent / "sockview.tcss"
     TITLE = "sockview"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {ActionsProvider}
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """A tall terminal gives the sparkline room for a finer scale."""
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
+    """A narrow terminal stacks the table over the header panel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Help and Quit first: a narrow terminal cuts the footer on the right.
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            tooltip="The keys, and what the screen shows",
+            id="help",
+        ),
+        Binding("f1", "help", "Help", tooltip="The keys, and what the screen shows", id="help-f1"),
+        Binding("q", "quit_app", "Quit", tooltip="Leave sockview", id="quit"),
         Binding(
             "d",
             "toggle_delay",
@@ -178,7 +196,6 @@ class SockviewApp(App[int]):
             tooltip="Show the rest of the replay at once",
             id="replay-end",
         ),
-        Binding("q", "quit_app", "Quit", tooltip="Leave sockview", id="quit"),
         Binding(
             "escape",
             "cancel",
@@ -753,6 +770,14 @@ class SockviewApp(App[int]):
 
     def action_leave_url(self) -> None:
         self.query_one(RecvTable).focus()
+
+    def setting_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The palette's commands for the settings: (name, help, what it does)."""
+        return []
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(key_rows(self, self.BINDINGS, RecvTable.BINDINGS)))
 
     def action_quit_app(self) -> None:
         self.stop_fetches()

@@ -17,6 +17,15 @@ class KeyFooter(Footer):
 
     _rebuild_pending = False
 
+    narrow_below = 80
+    """Columns below which the keys are drawn compact, so that more of them fit."""
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < self.narrow_below
+        self.compact = narrow
+        # The palette's key is docked on the right, over the others; the help names it.
+        self.show_command_palette = not narrow
+
     def bindings_changed(self, screen: Screen[object]) -> None:
         if self._rebuild_pending:
             return

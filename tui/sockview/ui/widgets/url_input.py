@@ -25,6 +25,9 @@ class UrlInput(Input):
             id="url-leave",
         ),
         Binding(
+            "f1", "app.help", "Help", tooltip="The keys, and what the screen shows", id="url-help"
+        ),
+        Binding(
             "ctrl+q",
             "app.quit_app",
             "Quit",

@@ -3,16 +3,22 @@ redirects and the first run (issue 13), driven with Pilot against loopback serve
 
 from __future__ import annotations
 
+import socket
+import ssl
 from typing import ClassVar
 
+import pytest
+import trustme
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList, TextArea
 
 from sockview.core.demo import DemoServer
 from sockview.core.request import RequestStyle
+from sockview.core.url import parse_url
 from sockview.ui.app import SockviewApp, create_app
 from sockview.ui.screens.help import HelpScreen
+from sockview.ui.screens.settings import SettingsScreen
 from sockview.ui.widgets.header_panel import HeaderPanel
 from sockview.ui.widgets.recv_table import RecvTable
 
@@ -209,3 +215,112 @@ async def test_a_small_terminal_stacks_and_keeps_quit_and_help_visible(
         assert "? Help" in footer and "q Quit" in footer
         await pilot.press("q")
         assert app.return_code == 0
+
+
+# -- settings in the app ----------------------------------------------------------------
+
+
+async def fill_settings(pilot, app: SockviewApp, **fields: str) -> None:
+    """Open the settings screen and set its text fields (by id)."""
+    await pilot.press("o")
+    await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), "the settings")
+    for name, value in fields.items():
+        widget = app.screen.query_one(f"#{name}")
+        if isinstance(widget, TextArea):
+            widget.text = value
+        else:
+            widget.value = value  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+async def test_settings_apply_to_the_next_fetch_and_show(serve) -> None:
+    server = serve(send_parts(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"))
+    app = create_app(make_settings())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("escape")
+        await fill_settings(
+            pilot, app, bufsize="1000", method="HEAD", headers="X-Test: one\n", delay="0.5"
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen), "closed")
+        text = screen_text(app)
+        assert "bufsize 1000 · HEAD · +1 header" in text
+        assert "delay: off (d: 0.5 s)" in text
+        app.query_one("#url").value = server.url("/x")  # type: ignore[attr-defined]
+        await pilot.press("u", "enter")
+        await wait_state(pilot, app, "done")
+        assert server.requests[0].startswith(b"HEAD /x HTTP/1.0\r\n")
+        assert b"\r\nX-Test: one\r\n" in server.requests[0]
+        assert app.current_run is not None and app.current_run.bufsize == 1000
+        assert "no body (HEAD)" in screen_text(app)
+        await pilot.press("t")
+        assert "X-Test: one\\r\\n" in screen_text(app)  # the request view shows it
+
+
+async def test_bad_settings_are_refused_and_nothing_changes() -> None:
+    app = create_app(make_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("escape")
+        await fill_settings(pilot, app, bufsize="2048", headers="Bad Name: [bold]x")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        assert "a header name is letters" in screen_text(app)
+        app.screen.query_one("#headers", TextArea).text = "X-A: a"
+        app.screen.query_one("#delay", Input).value = "soon"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "the delay must be a number of seconds" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SettingsScreen)
+        assert app.options.bufsize == 5120 and app.options.headers == ()
+
+
+async def test_the_palette_changes_a_setting(demo_fixed: DemoServer) -> None:
+    app = create_app(make_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("escape")
+        await run_command(pilot, app, "HTTP/1.1")
+        assert "HTTP/1.1" in screen_text(app)
+        app.start_fetch(parse_url(demo_fixed.url("/bytes/10")))
+        await wait_state(pilot, app, "done")
+        assert app.current_run.request.startswith(b"GET /bytes/10 HTTP/1.1\r\n")  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def https_self_signed(serve):  # type: ignore[no-untyped-def]
+    """A TLS server whose certificate no system trusts; answers 'hello'."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    def script(conn: socket.socket) -> None:
+        try:
+            tls = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        with tls:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = tls.recv(4096)
+                if not more:
+                    return
+                data += more
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+    return serve(script, read_request=False).url("/", scheme="https")
+
+
+async def test_after_a_certificate_error_one_key_fetches_without_verifying(
+    https_self_signed: str,
+) -> None:
+    app = create_app(make_settings(https_self_signed))
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await wait_state(pilot, app, "failed")
+        assert "i: fetch again without verifying" in screen_text(app)
+        assert app.check_action("insecure_retry", ()) is True
+        await pilot.press("i")
+        await wait_state(pilot, app, "done")
+        assert any("WITHOUT verifying" in note for note in notices(app))
+        assert "TLS not verified" in screen_text(app)
+        assert app.check_action("insecure_retry", ()) is None

@@ -7,10 +7,10 @@ terminal state, so that every front end (app, plain mode, tests) shares them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sockview.core.fetch import DelaySwitch, FetchOptions
-from sockview.core.request import RequestStyle
+from sockview.core.fetch import MAX_BUFSIZE, MAX_DELAY, DelaySwitch, FetchOptions
+from sockview.core.request import RequestError, RequestStyle, check_method, parse_header
 from sockview.core.url import Target
 
 STYLE_WORDS = {
@@ -74,3 +74,48 @@ class Settings:
         if options.insecure:
             parts.append("TLS not verified")
         return " · ".join(parts)
+
+    def edit(
+        self,
+        *,
+        bufsize: str,
+        style: RequestStyle,
+        method: str,
+        headers: str,
+        verify: bool,
+        delay: str,
+    ) -> str | None:
+        """Apply what the settings screen gives (as typed), for the next fetch.
+
+        Returns None when all of it is valid and applied; else one line that says what
+        is wrong, and nothing is changed.
+        """
+        try:
+            size = int(bufsize)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= MAX_BUFSIZE:
+            return f"bufsize must be a whole number from 1 to {MAX_BUFSIZE}, not {bufsize!r}"
+        try:
+            seconds = float(delay)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds <= MAX_DELAY:
+            return f"the delay must be a number of seconds above 0, at most {MAX_DELAY:g}"
+        if style is RequestStyle.BOOK and method != "GET":
+            return "the book's request is a GET; choose HTTP/1.0 or 1.1 for a HEAD"
+        try:
+            checked_method = check_method(method)
+            checked = tuple(parse_header(line) for line in headers.splitlines() if line.strip())
+        except RequestError as exc:
+            return str(exc)
+        self.options = replace(
+            self.options,
+            bufsize=size,
+            style=style,
+            method=checked_method,
+            headers=checked,
+            insecure=not verify,
+        )
+        self.delay.seconds = seconds
+        return None

@@ -110,6 +110,8 @@ class Failed:
     body_bytes: int
     elapsed: float
     cancelled: bool = False
+    certificate: bool = False
+    """The server's TLS certificate was refused: a fetch without verifying may work."""
 
 
 Event = (

@@ -16,6 +16,7 @@ outside instead: a watchdog thread shuts the socket down, which wakes a recv tha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import os
@@ -357,7 +358,10 @@ class Fetch:
         except (OSError, ValueError) as exc:
             if self._stop.is_set():
                 return self._failed(self._abort_reason or "cancelled")
-            return self._failed(describe(exc, target.host, self.peer, timeout, limit))
+            failed = self._failed(describe(exc, target.host, self.peer, timeout, limit))
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                failed = dataclasses.replace(failed, certificate=True)
+            return failed
         sock.settimeout(None)
         self._t0 = options.clock()
         self.run.phases.recv_origin_ns = self._t0 - self._s0

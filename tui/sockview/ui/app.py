@@ -16,6 +16,7 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,6 +42,7 @@ from sockview.core.events import (
 )
 from sockview.core.fetch import Fetch, FetchOptions
 from sockview.core.replay import Replay
+from sockview.core.request import METHODS, RequestStyle
 from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
 from sockview.core.runfile import RunFileError, default_run_name, dump_run, write_run
 from sockview.core.sample_image import sample_png
@@ -54,13 +56,14 @@ from sockview.core.save import (
 )
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url
-from sockview.settings import Settings, delay_words
+from sockview.settings import STYLE_WORDS, Settings, delay_words
 from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.help import HelpScreen, key_rows
 from sockview.ui.screens.runs import RunsScreen
+from sockview.ui.screens.settings import SettingsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
 from sockview.ui.widgets.kernel_plot import KernelPlot
@@ -195,6 +198,21 @@ class SockviewApp(App[int]):
             priority=True,
             tooltip="Show the rest of the replay at once",
             id="replay-end",
+        ),
+        Binding(
+            "o",
+            "settings",
+            "Settings",
+            tooltip="Bufsize, request, method, headers, TLS check, delay: for the next fetch",
+            id="settings",
+        ),
+        Binding(
+            "i",
+            "insecure_retry",
+            "Unverified",
+            show=False,  # the failure's line names it, when it applies
+            tooltip="After a certificate error: fetch again without verifying (unsafe)",
+            id="insecure-retry",
         ),
         Binding(
             "escape",
@@ -512,7 +530,7 @@ class SockviewApp(App[int]):
             else None,
             quiet=self._quiet_seconds(),
             settings=self.settings.describe(run.bufsize if run is not None else None),
-            reason=run.reason if run is not None else None,
+            reason=self._reason(run),
             http_status=head.status if head is not None else None,
             http_reason=head.reason if head is not None else "",
             window_closed=run.window_closed(rows) if run is not None else False,
@@ -539,6 +557,14 @@ class SockviewApp(App[int]):
         if replay is not None and replay.run is run and self.fetch_state.running:
             words += " · paused" if replay.paused else f" · x{replay.speed:g}"
         return words
+
+    def _reason(self, run: Run | None) -> str | None:
+        """Why the run failed; after a refused certificate, with the key that retries."""
+        if run is None or run.reason is None:
+            return None
+        if self._certificate_refused() and not self.options.insecure:
+            return f"{run.reason} · i: fetch again without verifying"
+        return run.reason
 
     def _fail_early(self, reason: str) -> None:
         """A failure before any fetch started (a bad URL): say so, change nothing else."""
@@ -662,6 +688,8 @@ class SockviewApp(App[int]):
             )
         if action == "refetch":
             return True if self.target is not None else None
+        if action == "insecure_retry":
+            return True if self._certificate_refused() and not self.options.insecure else None
         if action == "toggle_request":
             return True if self.fetch is not None else None
         if action == "record":
@@ -773,7 +801,76 @@ class SockviewApp(App[int]):
 
     def setting_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         """The palette's commands for the settings: (name, help, what it does)."""
-        return []
+        options = self.options
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        for style, words in STYLE_WORDS.items():
+            if style is not options.style and not (
+                style is RequestStyle.BOOK and options.method != "GET"
+            ):
+                commands.append(
+                    (
+                        f"Request: {words}",
+                        "Send this request from the next fetch on",
+                        partial(self.change_options, style=style),
+                    )
+                )
+        for method in METHODS:
+            if method != options.method and options.style is not RequestStyle.BOOK:
+                commands.append(
+                    (
+                        f"Method: {method}",
+                        "Use this method from the next fetch on",
+                        partial(self.change_options, method=method),
+                    )
+                )
+        commands.append(
+            (
+                "TLS: verify certificates"
+                if options.insecure
+                else "TLS: do not verify certificates",
+                "From the next fetch on (not verifying is unsafe)",
+                partial(self.change_options, insecure=not options.insecure),
+            )
+        )
+        return commands
+
+    def change_options(self, **changes: object) -> None:
+        """Change the options of the next fetch (from the palette), and say so."""
+        self.settings.options = replace(self.options, **changes)  # type: ignore[arg-type]
+        self._show_status()
+        self.notify(f"Next fetch: {self.settings.describe()}", timeout=3, markup=False)
+
+    def action_settings(self) -> None:
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.query_one(ChunkSparkline).show_log(
+                    self.current_run.log if self.current_run else None,
+                    self.current_run.bufsize if self.current_run else self.options.bufsize,
+                )
+                self._show_status()
+                self.notify(f"Next fetch: {self.settings.describe()}", timeout=3, markup=False)
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen(self.settings), closed)
+
+    def action_insecure_retry(self) -> None:
+        if self.target is None or not self._certificate_refused():
+            return
+        self.settings.options = replace(self.options, insecure=True)
+        self.notify(
+            "Fetching again WITHOUT verifying the TLS certificate: anyone on the way can read"
+            " or change this response. The status line says so until you turn the check back"
+            " on (o, or the palette).",
+            title="Not verified",
+            severity="warning",
+            timeout=8,
+            markup=False,
+        )
+        self.action_refetch()
+
+    def _certificate_refused(self) -> bool:
+        run = self.current_run
+        return run is not None and isinstance(run.result, Failed) and run.result.certificate
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -70,7 +70,7 @@ class ChunkSparkline(Widget):
     def _update_title(self) -> None:
         self.border_title = f"recv sizes · scale {self._bufsize}"
         # The legend of the two colours (the same component classes as the bars).
-        self.border_subtitle = "[$success]█[/] full  [$accent]█[/] short"
+        self.border_subtitle = "[$success]■[/] full  [$accent]■[/] short"
 
     def _columns(self, width: int, height: int) -> list[tuple[int, bool]]:
         """(height in eighths of a cell, filled the buffer) per column; cached per frame."""

@@ -238,7 +238,8 @@ class HeaderPanel(Vertical):
             if head.framing is Framing.CONTENT_LENGTH:
                 body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
             elif head.framing is Framing.NONE:
-                body = f"no body ({head.status})"
+                why = "HEAD" if self._request.startswith(b"HEAD ") else head.status
+                body = f"no body ({why})"
             else:
                 body = f"body {head.framing.value}"
             text.append(f" · {body}", style="dim")

@@ -17,14 +17,15 @@ class KeyFooter(Footer):
 
     _rebuild_pending = False
 
-    narrow_below = 80
+    compact_below = 100
     """Columns below which the keys are drawn compact, so that more of them fit."""
+    palette_from = 130
+    """Columns from which the palette's key is shown: it is docked on the right, over
+    the last keys of a narrower footer (the help screen names it)."""
 
     def on_resize(self) -> None:
-        narrow = self.size.width < self.narrow_below
-        self.compact = narrow
-        # The palette's key is docked on the right, over the others; the help names it.
-        self.show_command_palette = not narrow
+        self.compact = self.size.width < self.compact_below
+        self.show_command_palette = self.size.width >= self.palette_from
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         if self._rebuild_pending:

@@ -324,3 +324,44 @@ async def test_after_a_certificate_error_one_key_fetches_without_verifying(
         assert any("WITHOUT verifying" in note for note in notices(app))
         assert "TLS not verified" in screen_text(app)
         assert app.check_action("insecure_retry", ()) is None
+
+
+# -- redirects --------------------------------------------------------------------------
+
+
+def redirect_script(server_ref: list) -> object:  # type: ignore[type-arg]
+    """/a answers 302 to /other; anything else 200 with 'here'."""
+
+    def script(conn: socket.socket) -> None:
+        path = server_ref[0].requests[-1].split(b" ")[1]
+        if path == b"/a":
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /other\r\nContent-Length: 0\r\n\r\n")
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhere")
+        conn.shutdown(socket.SHUT_WR)
+
+    return script
+
+
+@pytest.fixture
+def redirecting(serve):  # type: ignore[no-untyped-def]
+    ref: list = []  # type: ignore[type-arg]
+    server = serve(redirect_script(ref))
+    ref.append(server)
+    return server
+
+
+async def test_a_redirect_is_shown_and_f_follows_one_hop(redirecting) -> None:
+    app = create_app(make_settings(redirecting.url("/a")))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_state(pilot, app, "done")
+        await pilot.pause()
+        assert "302 → /other (f: follow)" in screen_text(app)
+        assert app.check_action("follow", ()) is True
+        first = app.current_run
+        await pilot.press("f")
+        await wait_for(pilot, lambda: app.current_run is not first, "the next hop")
+        await wait_state(pilot, app, "done")
+        assert app.query_one("#url").value == redirecting.url("/other")  # type: ignore[attr-defined]
+        assert "→" not in screen_text(app).splitlines()[-2]
+        assert app.check_action("follow", ()) is None

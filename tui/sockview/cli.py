@@ -8,8 +8,9 @@ import io
 import os
 import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from sockview import __version__, serve
 from sockview.core import recvloop
@@ -25,7 +26,7 @@ from sockview.core.fetch import (
 )
 from sockview.core.parse import MAX_HEADER
 from sockview.core.replay import Replay
-from sockview.core.request import RequestStyle
+from sockview.core.request import RequestError, RequestStyle, check_method, parse_header
 from sockview.core.run import Run
 from sockview.core.runfile import RunFileError, read_run
 from sockview.core.save import SaveError, check_folder, destination, special_file
@@ -36,6 +37,7 @@ from sockview.settings import Settings
 
 MAX_TIMEOUT = 24 * 3600.0
 MAX_RCVBUF = 64 * 1024 * 1024
+T = TypeVar("T")
 
 
 def _number(kind: type[int] | type[float], low: float, high: float):  # type: ignore[no-untyped-def]
@@ -69,6 +71,18 @@ def _ca_file(path: str) -> str:
             f"cannot load CA certificates from {path!r}: {why}"
         ) from None
     return path
+
+
+def _checked(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a `request.py` check: its RequestError becomes the message."""
+
+    def convert(text: str) -> T:
+        try:
+            return check(text)
+        except RequestError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def _escaping(stream: TextIO) -> TextIO:
@@ -148,6 +162,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not sample the kernel's queue and window (FIONREAD, TCP_INFO)",
     )
+    parser.add_argument(
+        "-X",
+        "--request",
+        metavar="METHOD",
+        dest="method",
+        type=_checked(check_method),
+        default="GET",
+        help="GET (the default) or HEAD",
+    )
+    parser.add_argument(
+        "-H",
+        "--header",
+        metavar="'NAME: VALUE'",
+        dest="headers",
+        type=_checked(parse_header),
+        action="append",
+        default=[],
+        help="send this header too (or in place of ours of that name); may be repeated",
+    )
+    parser.add_argument(
+        "-L",
+        "--location",
+        action="store_true",
+        help="plain mode: follow redirects (at most 10)",
+    )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     parser.add_argument(
         "--cacert", metavar="PEM", type=_ca_file, help="also trust the CA certificates in PEM"
@@ -222,6 +261,8 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             parser.error(str(exc))
     if args.book and args.http == "1.1":
         parser.error("--book sends HTTP/1.0; it cannot be combined with --http 1.1")
+    if args.book and args.method != "GET":
+        parser.error("--book sends the book's GET; it cannot be combined with -X HEAD")
     style = RequestStyle.BOOK if args.book else RequestStyle(args.http)
     options = FetchOptions(
         bufsize=args.bufsize,
@@ -234,6 +275,8 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         max_header=args.max_header,
         rcvbuf=args.rcvbuf,
         kernel_view=not args.no_kernel_view,
+        method=args.method,
+        headers=tuple(args.headers),
     )
     delay = DelaySwitch(
         seconds=args.delay if args.delay else DEFAULT_DELAY, enabled=bool(args.delay)
@@ -258,6 +301,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         speed=args.speed,
         compare=args.compare or [],
         fail=args.fail,
+        follow=args.location,
     )
 
 
@@ -286,6 +330,8 @@ def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> N
         parser.error("--fail is for plain mode: add --plain")
     if args.output == STDOUT and not args.plain:
         parser.error("-o - writes the body to standard output: add --plain")
+    if args.location and args.output == STDOUT:
+        parser.error("-L with -o -: each redirect's body would go to standard output too")
 
 
 def _check_folders(settings: Settings) -> str | None:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from types import FrameType
 from typing import BinaryIO, TextIO
 
@@ -40,9 +41,12 @@ from sockview.core.save import (
     special_file,
 )
 from sockview.core.text import visible, visible_lines
+from sockview.core.url import UrlError, resolve_location
 from sockview.settings import Settings
 
 _SIZE_TOTAL = "%d %d\n"
+MAX_REDIRECTS = 10
+"""Redirects that -L follows before it stops, as curl does."""
 INTERRUPTED = "interrupted"
 BROKEN_PIPE = 141
 """The exit status when stdout went away: 128 + SIGPIPE, as a shell reports a program
@@ -280,7 +284,9 @@ def run_plain(
     err: TextIO | None = None,
     source: RunSource | None = None,
 ) -> int:
-    """Fetch `settings.target` (or play `source`, a replay) and print the book's lines."""
+    """Fetch `settings.target` (or play `source`, a replay) and print the book's lines;
+    with -L (`settings.follow`), each redirect in its turn, every hop's lines a block of
+    their own, and only the last body saved."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     to_stdout = settings.output == STDOUT
@@ -288,10 +294,41 @@ def run_plain(
     messages = Output(err, "standard error")
     lines = messages if to_stdout else stdout
     try:
-        return _run_plain(settings, source, stdout, messages, lines)
+        if source is not None or not settings.follow:
+            return _run_plain(settings, source, stdout, messages, lines)[0]
+        return _follow(settings, stdout, messages, lines)
     finally:
         stdout.close()
         messages.close()
+
+
+def _follow(settings: Settings, stdout: Output, messages: Output, lines: Output) -> int:
+    """-L: fetch, and while the answer is a redirect, fetch where it points (at most
+    MAX_REDIRECTS times); a redirect followed is neither saved nor recorded."""
+    for hop in range(MAX_REDIRECTS + 1):
+        status, run = _run_plain(settings, None, stdout, messages, lines, hop < MAX_REDIRECTS)
+        location = run.location if run is not None and run.complete else None
+        if location is None or status != 0:
+            return status
+        assert run is not None
+        try:
+            target = resolve_location(run.target, location)
+        except UrlError as exc:
+            messages.put(f"sockview: cannot follow the redirect: {visible(str(exc))}\n")
+            status = 1
+        else:
+            if hop < MAX_REDIRECTS:
+                messages.put(
+                    f"sockview: {visible(run.status_text or '')} → {visible(target.url)}\n"
+                )
+                lines.put("\n")
+                settings = replace(settings, target=target)
+                continue
+            messages.put(f"sockview: stopped after {MAX_REDIRECTS} redirects\n")
+            status = 1
+        _drain((messages,), time.monotonic() + _LAST_WORDS)
+        return status
+    raise AssertionError("unreachable")
 
 
 def _run_plain(
@@ -300,7 +337,8 @@ def _run_plain(
     stdout: Output,
     messages: Output,
     lines: Output,
-) -> int:
+    may_follow: bool = False,
+) -> tuple[int, Run | None]:
     stopped = threading.Event()
     with _terminating_signals():
         if source is not None:
@@ -312,10 +350,12 @@ def _run_plain(
             except SaveError as exc:
                 messages.put(f"sockview: {exc}\n")
                 _drain((messages,), None)
-                return 1
+                return 1, None
             fetch = Fetch(settings.target, settings.options, delay=settings.delay, body=body)
         try:
-            return _run(settings, fetch, body, stdout, messages, lines, stopped, source is None)
+            live = source is None
+            status = _run(settings, fetch, body, stdout, messages, lines, stopped, live, may_follow)
+            return status, fetch.run
         finally:
             body.close()
 
@@ -329,6 +369,7 @@ def _run(
     lines: Output,
     stopped: threading.Event,
     live: bool,
+    may_follow: bool = False,
 ) -> int:
     began = time.monotonic()
     deadline = settings.options.deadline if live else None
@@ -351,6 +392,9 @@ def _run(
             say(_summary(run, result) + "\n")
     if signalled is None:
         status = BROKEN_PIPE if stdout.closed else 1 if isinstance(result, Failed) else 0
+    if may_follow and status == 0 and run.location and run.complete:
+        _drain((lines, stdout), give_up)
+        return status  # -L fetches where it points: this body is not the one asked for
     if settings.output and run.head is not None:
         status = _save_plain(run, body, settings.output, say) or status
     if settings.log:

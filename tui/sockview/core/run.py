@@ -33,6 +33,7 @@ from sockview.core.save import default_name
 from sockview.core.url import Target
 
 CSV_HEADER = "index,time_ms,size,total,queued,rcv_wnd\n"
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 RATE_WINDOW_NS = 1_000_000_000
 """The rate while receiving is measured over the last second of recvs."""
 
@@ -246,6 +247,14 @@ class Run:
         if self.head is None:
             return None
         return f"{self.head.status} {self.head.reason}".rstrip()
+
+    @property
+    def location(self) -> str | None:
+        """A redirect's `Location`, as the server sent it; None for any other response."""
+        head = self.head
+        if head is None or head.status not in REDIRECT_STATUSES:
+            return None
+        return next((v for n, v in head.headers if n.lower() == "location"), None)
 
     def body_bytes(self, rows: int | None = None, stored: int | None = None) -> int:
         """Body bytes received within the first `rows` recvs (all by default).

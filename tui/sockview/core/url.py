@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left as they are in the request target; anything else is percent-encoded.
@@ -132,3 +132,14 @@ def _with_scheme(text: str) -> str:
 
 def _unsupported(scheme: str) -> UrlError:
     return UrlError(f"unsupported scheme {scheme!r}: sockview fetches http:// and https:// URLs")
+
+
+def resolve_location(target: Target, location: str) -> Target:
+    """Where a redirect's `Location` (server text, maybe relative) points from `target`."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in location):
+        raise UrlError("the redirect's Location holds spaces or control characters")
+    try:
+        joined = urljoin(target.url, location)
+    except ValueError as exc:
+        raise UrlError(f"the redirect's Location is malformed: {exc}") from None
+    return parse_url(joined)

@@ -55,7 +55,7 @@ from sockview.core.save import (
     save_file,
 )
 from sockview.core.text import visible
-from sockview.core.url import Target, UrlError, parse_url
+from sockview.core.url import Target, UrlError, parse_url, resolve_location
 from sockview.settings import STYLE_WORDS, Settings, delay_words
 from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
@@ -198,6 +198,14 @@ class SockviewApp(App[int]):
             priority=True,
             tooltip="Show the rest of the replay at once",
             id="replay-end",
+        ),
+        Binding(
+            "f",
+            "follow",
+            "Follow",
+            show=False,  # the status line names it, when the response is a redirect
+            tooltip="After a redirect (3xx with Location): fetch where it points",
+            id="follow",
         ),
         Binding(
             "o",
@@ -530,6 +538,7 @@ class SockviewApp(App[int]):
             else None,
             quiet=self._quiet_seconds(),
             settings=self.settings.describe(run.bufsize if run is not None else None),
+            redirect=self._redirect_words(run),
             reason=self._reason(run),
             http_status=head.status if head is not None else None,
             http_reason=head.reason if head is not None else "",
@@ -557,6 +566,15 @@ class SockviewApp(App[int]):
         if replay is not None and replay.run is run and self.fetch_state.running:
             words += " · paused" if replay.paused else f" · x{replay.speed:g}"
         return words
+
+    def _redirect_words(self, run: Run | None) -> str | None:
+        """`302 → /other (f: follow)` once a redirect's head has come."""
+        location = run.location if run is not None else None
+        if run is None or location is None or run.head is None:
+            return None
+        shown = location if len(location) <= 60 else location[:59] + "…"
+        key = " (f: follow)" if self.fetch_state == FetchState.DONE else ""
+        return f"{run.head.status} → {shown}{key}"
 
     def _reason(self, run: Run | None) -> str | None:
         """Why the run failed; after a refused certificate, with the key that retries."""
@@ -688,6 +706,10 @@ class SockviewApp(App[int]):
             )
         if action == "refetch":
             return True if self.target is not None else None
+        if action == "follow":
+            run = self.current_run
+            done = self.fetch_state == FetchState.DONE
+            return True if done and run is not None and run.location else None
         if action == "insecure_retry":
             return True if self._certificate_refused() and not self.options.insecure else None
         if action == "toggle_request":
@@ -852,6 +874,19 @@ class SockviewApp(App[int]):
 
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen(self.settings), closed)
+
+    def action_follow(self) -> None:
+        """One hop: fetch where the redirect points (the URL input shows it)."""
+        run = self.current_run
+        if run is None or run.location is None or self.fetch_state != FetchState.DONE:
+            return
+        try:
+            target = resolve_location(run.target, run.location)
+        except UrlError as exc:
+            self._fail_early(str(exc))
+            return
+        self.query_one("#url", Input).value = target.url
+        self.start_fetch(target)
 
     def action_insecure_retry(self) -> None:
         if self.target is None or not self._certificate_refused():

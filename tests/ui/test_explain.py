@@ -21,6 +21,7 @@ from sockview.ui.screens.help import HelpScreen
 from sockview.ui.screens.settings import SettingsScreen
 from sockview.ui.widgets.header_panel import HeaderPanel
 from sockview.ui.widgets.recv_table import RecvTable
+from sockview.ui.widgets.url_input import UrlInput
 
 from ..conftest import send_parts
 from .conftest import make_settings, notices, screen_text, wait_for
@@ -365,3 +366,48 @@ async def test_a_redirect_is_shown_and_f_follows_one_hop(redirecting) -> None:
         assert app.query_one("#url").value == redirecting.url("/other")  # type: ignore[attr-defined]
         assert "→" not in screen_text(app).splitlines()[-2]
         assert app.check_action("follow", ()) is None
+
+
+# -- the first run ----------------------------------------------------------------------
+
+
+async def test_a_bare_start_offers_the_demo_and_enter_alone_fetches_it() -> None:
+    app = create_app(make_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        text = screen_text(app)
+        assert "Enter alone: the demo" in text
+        assert "New here?" in text and "no network needed" in text
+        await pilot.press("enter")
+        await wait_state(pilot, app, "done")
+        run = app.current_run
+        assert run is not None and run.total == 70303
+        assert app.demo is not None
+        port = app.demo.port
+    with pytest.raises(OSError):  # the app stopped the server it started
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+async def test_up_in_the_url_input_recalls_this_sessions_urls(demo_fixed: DemoServer) -> None:
+    first, second = demo_fixed.url("/bytes/10"), demo_fixed.url("/bytes/20")
+    app = create_app(make_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        url_input = app.query_one("#url", Input)
+        await pilot.press("escape")
+        for url in (first, second):
+            url_input.value = url
+            await pilot.press("u", "enter")
+            await wait_state(pilot, app, "done")
+        await pilot.press("u")
+        url_input.value = "half-typed"
+        await pilot.press("up")
+        assert url_input.value == second
+        await pilot.press("up")
+        assert url_input.value == first
+        await pilot.press("up")
+        assert url_input.value == first
+        await pilot.press("down", "down")
+        assert url_input.value == "half-typed"
+        await pilot.press("up", "up", "enter")
+        await wait_state(pilot, app, "done")
+        assert app.current_run.target.url == first  # type: ignore[union-attr]
+        assert app.query_one(UrlInput).history == [second, first]

@@ -200,6 +200,14 @@ class SockviewApp(App[int]):
             id="replay-end",
         ),
         Binding(
+            "D",
+            "demo",
+            "Demo",
+            show=False,  # the first screen and the URL input say how to start it
+            tooltip="Fetch the demo picture from sockview's own server (offline)",
+            id="demo",
+        ),
+        Binding(
             "f",
             "follow",
             "Follow",
@@ -275,6 +283,8 @@ class SockviewApp(App[int]):
         self._drawn_at = 0.0
         self._launch: Timer | None = None
         self._quitting = False
+        self._own_demo: DemoServer | None = None
+        """The demo server the app started itself (the CLI stops the one it gives)."""
 
     @property
     def options(self) -> FetchOptions:
@@ -285,7 +295,7 @@ class SockviewApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield UrlInput(
-            placeholder="URL to fetch, e.g. http://127.0.0.1:8000/cover.png, then Enter",
+            placeholder="URL, then Enter · Enter alone: the demo (offline)",
             id="url",
             compact=True,
         )
@@ -315,6 +325,7 @@ class SockviewApp(App[int]):
             self.query_one("#url", Input).value = self.target.url
             self.start_fetch(self.target)
         else:
+            self.query_one(HeaderPanel).show_welcome()
             self.query_one("#url", Input).focus()
 
     def _settle_memory(self) -> None:
@@ -353,6 +364,8 @@ class SockviewApp(App[int]):
         self.fetch = fetch
         self.target = fetch.run.target
         self.replay = fetch if isinstance(fetch, Replay) else None
+        if self.replay is None:
+            self.query_one(UrlInput).remember(fetch.run.target.url)
         self._keep(fetch.run)
         self.rows = self._body_stored = 0
         self._rows_seen = -1
@@ -590,6 +603,9 @@ class SockviewApp(App[int]):
 
     @on(Input.Submitted, "#url")
     def _url_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_demo()
+            return
         try:
             target = parse_url(event.value)
         except UrlError as exc:
@@ -875,6 +891,16 @@ class SockviewApp(App[int]):
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen(self.settings), closed)
 
+    def action_demo(self) -> None:
+        """Fetch the demo picture from the embedded server (started on first use)."""
+        if self.demo is None:
+            sample_png()  # drawn now, not under the first fetch's recv loop
+            self.demo = DemoServer().start()
+            self._own_demo = self.demo
+        target = parse_url(self.demo.url("/cover.png"))
+        self.query_one("#url", Input).value = target.url
+        self.start_fetch(target)
+
     def action_follow(self) -> None:
         """One hop: fetch where the redirect points (the URL input shows it)."""
         run = self.current_run
@@ -926,6 +952,8 @@ class SockviewApp(App[int]):
     def on_unmount(self) -> None:
         # Ctrl+Q and Ctrl+C end the app too: never leave a recv loop running behind it.
         self.stop_fetches()
+        if self._own_demo is not None:
+            self._own_demo.stop()
 
 
 def drop_body(run: Run) -> None:

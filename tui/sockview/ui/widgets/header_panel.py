@@ -189,6 +189,19 @@ class HeaderPanel(Vertical):
         self._parts = None
         self._show(self._summary(), "", Text("(not sent yet)", style="dim"))
 
+    def show_welcome(self) -> None:
+        """The first screen of a bare `sockview`: how to start."""
+        text = Text("No response yet.\n\n", style="dim")
+        text.append("New here? ", style="bold")
+        text.append("Press Enter in the empty URL input (or D) to fetch the demo picture")
+        text.append(" from sockview's own server, on this machine: no network needed.\n\n")
+        text.append("Then watch each recv() arrive on the left. ")
+        text.append("?", style="bold")
+        text.append(" or ")
+        text.append("F1", style="bold")
+        text.append(": what it all means. ↑ in the URL input: this session's URLs.")
+        self.query_one("#head-summary", Static).update(text)
+
     def show_request(self, data: bytes) -> None:
         self._request = data
         self._show(self._summary(), None, request_text(data))

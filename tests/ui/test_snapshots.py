@@ -87,10 +87,11 @@ def settle(condition: Callable[[SockviewApp], bool], shown_url: str) -> Callable
 
 
 def test_idle(snap_compare) -> None:
-    """`sockview` alone: the URL input has the focus and shows how to start; the table,
-    header panel and sparkline are empty; the status line says idle, delay off (0.25 s),
-    bufsize 5120; the footer offers Enter (fetch), Escape and Ctrl+Q only, since letters
-    type into the input."""
+    """`sockview` alone: the URL input has the focus and says Enter alone fetches the
+    demo; the table and sparkline are empty, the header panel offers the demo and names
+    ? and F1; the status line says idle, delay: off (d: 0.25 s), bufsize 5120; the footer
+    offers Enter (fetch), Escape, F1 (help) and Ctrl+Q only, since letters type into the
+    input."""
     assert snap_compare(create_app(make_settings()), terminal_size=SIZE_NARROW)
 
 

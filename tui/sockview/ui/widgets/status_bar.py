@@ -77,6 +77,9 @@ def status_text(status: FetchStatus) -> Text:
         text.append(f" · {status.http_status} {visible(status.http_reason)}".rstrip(), WARNING)
     else:
         text.append(f"{mark} {status.state}", style=style)
+    if status.redirect:
+        text.append(" · ")
+        text.append(visible(status.redirect), style="bold cyan")
     if status.state != "idle" or status.recvs:
         recvs = "recv" if status.recvs == 1 else "recvs"
         text.append(f" · {status.total:,} B in {status.recvs:,} {recvs}")
@@ -92,9 +95,6 @@ def status_text(status: FetchStatus) -> Text:
             text.append(f" · {human_bytes(status.rate)}/s")
         if status.window_closed and status.state == "receiving":
             text.append(" · receive buffer full: the sender is waiting for us", style="bold red")
-    if status.redirect:
-        text.append(" · ")
-        text.append(visible(status.redirect), style="bold cyan")
     if status.settings:
         settings = Text(f" · {status.settings}")
         settings.highlight_regex(r"delay: on[^·]*", "bold magenta")

@@ -65,7 +65,7 @@ def main(out: Path) -> None:
             wait(page, lambda: "✔ done" in terminal.text, "the first fetch end")
             page.focus(".xterm-helper-textarea")
             page.keyboard.press("d")
-            wait(page, lambda: "delay on" in terminal.text, "the delay on")
+            wait(page, lambda: "delay: on" in terminal.text, "the delay on")
             page.keyboard.press("r")
             wait(page, lambda: "✔ done" not in terminal.text, "the fetch again")
             wait(page, lambda: "✔ done" in terminal.text, "its end")

@@ -211,11 +211,11 @@ def test_the_demo_in_chromium(playwright_api: Any, served: Served, tmp_path: Pat
 
             wait_until(page, lambda: "✔ done" in terminal.text, "the demo fetch end", terminal)
             assert sockets and sockets[0].startswith(f"ws://127.0.0.1:{served.port}/ws")
-            assert "delay off" in terminal.text
+            assert "delay: off" in terminal.text
 
             page.focus(".xterm-helper-textarea")  # where xterm.js takes the keys
             page.keyboard.press("d")
-            wait_until(page, lambda: "delay on (0.25 s)" in terminal.text, "delay on", terminal)
+            wait_until(page, lambda: "delay: on, 0.25 s" in terminal.text, "delay: on", terminal)
             page.keyboard.press("r")
             # With the delay on, the fetch takes 3 s at least: long enough to see it run.
             wait_until(page, lambda: "✔ done" not in terminal.text, "the fetch again", terminal)

@@ -78,8 +78,8 @@ def test_cancelled(snap_compare, demo_fixed: DemoServer) -> None:
 
 def test_redirect(snap_compare, serve) -> None:
     """A 302 with `Location: /other` at 80x24: one recv row; the header panel shows the
-    302 and its Location, and 67 + 4 (blank line) + 0 (body) = 71; the status line says
-    `✔ done · 302 → /other (f: follow)`."""
+    302 and its Location, and below the headers 55 + 4 (blank line) + 0 (body) = 59; the
+    status line says `✔ done · 302 → /other (f: follow)`."""
     server = serve(
         send_parts(b"HTTP/1.1 302 Found\r\nLocation: /other\r\nContent-Length: 0\r\n\r\n")
     )
@@ -93,9 +93,9 @@ def test_redirect(snap_compare, serve) -> None:
 
 
 def test_small_terminal(snap_compare, demo_fixed: DemoServer) -> None:
-    """A complete 40000-byte fetch at 60x15: the table stacked over the header panel,
-    both the full width; no sparkline; the status line on two lines; the footer compact,
-    starting with ? Help and q Quit."""
+    """A complete 40000-byte fetch at 60x15: the phases bar on one line, the table
+    stacked over the header panel, both the full width; no sparkline and no kernel panel;
+    the status line on two lines; the footer compact, starting with ? Help and q Quit."""
     url = demo_fixed.url("/bytes/40000")
     assert snap_compare(
         snapshot_app(url),

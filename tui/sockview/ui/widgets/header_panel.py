@@ -159,6 +159,8 @@ class HeaderPanel(Vertical):
             with VerticalScroll(id="response-view"):
                 yield Static(id="head-summary")
                 yield Static(id="headers")
+                # Below the headers, so that a short panel still shows them first.
+                yield Static(id="head-sum")
             with VerticalScroll(id="request-view"):
                 yield Static(id="request")
 
@@ -187,6 +189,7 @@ class HeaderPanel(Vertical):
         self._interims = 0
         self._head = None
         self._parts = None
+        self.query_one("#head-sum", Static).update("")
         self._show(self._summary(), "", Text("(not sent yet)", style="dim"))
 
     def show_welcome(self) -> None:
@@ -243,19 +246,14 @@ class HeaderPanel(Vertical):
         text.append(visible(head.status_line[:500]), style="bold")
         text.append("\nHeader length ")
         text.append(str(head.header_length), style="bold")
-        if self._parts is not None and head.framing is not Framing.NONE:
-            # Once the fetch has ended, the same line says where every raw byte went.
-            chunked = head.framing is Framing.CHUNKED
-            text.append(" + " + sum_line(*self._parts, chunked=chunked).split(" + ", 1)[1])
+        if head.framing is Framing.CONTENT_LENGTH:
+            body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
+        elif head.framing is Framing.NONE:
+            why = "HEAD" if self._request.startswith(b"HEAD ") else head.status
+            body = f"no body ({why})"
         else:
-            if head.framing is Framing.CONTENT_LENGTH:
-                body = f"body {count_bytes(head.content_length or 0)} (Content-Length)"
-            elif head.framing is Framing.NONE:
-                why = "HEAD" if self._request.startswith(b"HEAD ") else head.status
-                body = f"no body ({why})"
-            else:
-                body = f"body {head.framing.value}"
-            text.append(f" · {body}", style="dim")
+            body = f"body {head.framing.value}"
+        text.append(f" · {body}", style="dim")
         if self._interims:
             text.append("\n")
             text.append_text(self._interim_lines())
@@ -275,7 +273,12 @@ class HeaderPanel(Vertical):
     def show_totals(self, parts: tuple[int, int, int, int] | None) -> None:
         """At the end of a fetch: the line that says how the raw total adds up."""
         self._parts = parts
-        self._show(self._summary(), None, None)
+        head = self._head
+        line = Text()
+        if parts is not None and head is not None:
+            chunked = head.framing is Framing.CHUNKED
+            line = Text(sum_line(*parts, chunked=chunked))
+        self.query_one("#head-sum", Static).update(line)
 
     def _show(
         self,

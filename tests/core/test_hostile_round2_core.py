@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -410,6 +411,12 @@ def test_readers_on_other_threads_see_every_row_while_it_spills() -> None:
         for index, size in enumerate(sizes):
             log.times_ns.append(index)
             log.sizes.append(size)
+            if index == rows // 2:
+                # Halfway, make sure a spill has happened while the readers read (on a
+                # loaded machine the spilling thread may not have run yet).
+                give_up = time.monotonic() + 10
+                while not log.on_disk and time.monotonic() < give_up:
+                    time.sleep(0.001)
     finally:
         stop.set()
         for thread in threads:

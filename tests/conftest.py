@@ -128,3 +128,82 @@ def demo_fixed() -> Iterator[DemoServer]:
     """The demo server in its deterministic mode."""
     with DemoServer(deterministic=True) as server:
         yield server
+
+
+class RecordingRelay:
+    """A loopback relay in front of a server that records every byte it sent the client.
+
+    Used to check what sockview kept against what actually went down the socket.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.sent: list[bytes] = []
+        """What each connection's client was sent, whole, once the connection ended."""
+        self.finished = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
+        client.settimeout(10)
+        sent = bytearray()
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                more = client.recv(4096)
+                if not more:
+                    return
+                request += more
+            upstream.sendall(request)
+            while data := upstream.recv(65536):
+                # Small sends: the client's recvs then split the stream in many places.
+                client.sendall(data)
+                sent += data
+            client.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            self.sent.append(bytes(sent))
+            self.finished.set()
+            upstream.close()
+            client.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def relay() -> Iterator[Callable[[int], RecordingRelay]]:
+    """Start recording relays: `relay(upstream_port)`; all are closed when the test ends."""
+    relays: list[RecordingRelay] = []
+
+    def start(port: int) -> RecordingRelay:
+        relays.append(RecordingRelay(port))
+        return relays[-1]
+
+    yield start
+    for one in relays:
+        one.close()

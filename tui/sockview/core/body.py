@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 SPOOL_LIMIT = 4 * 1024 * 1024
 """Bodies up to this size stay in memory; larger ones go to a temporary file."""
@@ -22,6 +22,17 @@ class BodySink(Protocol):
     def write(self, data: bytes | bytearray | memoryview) -> object: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReadableBody(Protocol):
+    """A body store that keeps the body and can give any part of it back."""
+
+    size: int
+
+    def read(self, start: int, stop: int) -> bytes: ...
+
+    def copy_to(self, out: BinaryIO) -> None: ...
 
 
 class DiscardBody:
@@ -95,6 +106,17 @@ class SpooledBody:
                 offset += len(piece)
         finally:
             os.close(fd)
+
+    def read(self, start: int, stop: int) -> bytes:
+        """Body bytes `[start, stop)` (fewer if the body is shorter so far)."""
+        with self._lock:
+            self._file.flush()
+            position = self._file.tell()
+            self._file.seek(max(0, start))
+            try:
+                return self._file.read(max(0, stop - max(0, start)))
+            finally:
+                self._file.seek(position)
 
     def read_all(self) -> bytes:
         """The whole body so far; for small bodies and tests."""

@@ -58,6 +58,7 @@ from sockview.core.recvloop import loop_for
 from sockview.core.request import RequestStyle, build_request
 from sockview.core.run import DelayChange, FetchState, Run
 from sockview.core.url import Target
+from sockview.core.wire import WireBody, WireStore
 
 DEFAULT_BUFSIZE = 5120
 DEFAULT_DELAY = 0.25
@@ -181,6 +182,7 @@ class Fetch:
         delay: DelaySwitch | None = None,
         listener: Listener | None = None,
         body: BodySink | None = None,
+        wire: WireStore | None = None,
     ) -> None:
         self.target = target
         self.options = options or FetchOptions()
@@ -197,6 +199,7 @@ class Fetch:
             peer=self.peer,
             body=body if body is not None else SpooledBody(),
             log=RecvLog(self.options.rows_in_memory),
+            wire=wire,
         )
         self._stop = threading.Event()
         self._abort_reason: str | None = None
@@ -563,7 +566,11 @@ class Fetch:
         total = 0
         size = -1
         body = self.body
-        keep = not isinstance(body, DiscardBody)
+        # The raw stream, when it is kept, gets each recv before the parser does (the
+        # head) or each batch as the parser gets it (a counted body): never per recv in
+        # the counting loops.
+        wire = self.run.wire
+        keep = wire is not None or not isinstance(body, DiscardBody)
         buffer = memoryview(bytearray(BATCH + bufsize if keep else bufsize))
         fill = 0
         """Bytes in `buffer` that the parser has not seen yet."""
@@ -592,6 +599,8 @@ class Fetch:
                     total += size
                     times_append(now - t0)
                     sizes_append(size)
+                    if wire is not None:
+                        wire.write(data)
                     complete = parser.feed(data)
                     due = now >= next_emit
                     if due:
@@ -616,6 +625,8 @@ class Fetch:
                     )  # fmt: skip
                     if failure is not None:
                         raise failure
+                    if wire is not None:
+                        wire.write(buffer[:fill])
                     complete = parser.take_body(buffer[:fill])
                     fill = 0
                 else:
@@ -647,6 +658,8 @@ class Fetch:
         if parser.counting and not complete:
             # Whatever arrived before a reset or a cancel still belongs to the body.
             if keep:
+                if wire is not None:
+                    wire.write(buffer[:fill])
                 complete = parser.take_body(buffer[:fill])
             else:
                 complete = parser.skip_to(total)
@@ -719,6 +732,8 @@ class Fetch:
         self.listener(event)
 
     def _on_head(self, event: HeadersComplete, raw: bytes) -> None:
+        if isinstance(self.body, WireBody):
+            self.body.frame(event)
         self.run.head_bytes = raw
         self.run.head = event
         phases, times = self.run.phases, self.run.log.times_ns

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from sockview.core.body import BodySink, DiscardBody
+from sockview.core.body import BodySink, DiscardBody, ReadableBody
 from sockview.core.events import (
     Event,
     Failed,
@@ -31,6 +31,7 @@ from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle
 from sockview.core.save import default_name
 from sockview.core.url import Target
+from sockview.core.wire import WireStore
 
 CSV_HEADER = "index,time_ms,size,total,queued,rcv_wnd\n"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -199,6 +200,9 @@ class Run:
     """Each change of the delay, with the recv index from which it held."""
     result: Finished | Failed | None = None
     body: BodySink = field(default_factory=DiscardBody)
+    wire: WireStore | None = None
+    """Every raw byte the socket returned, when they were kept (the app keeps them;
+    plain mode does not)."""
     recorded_from: str | None = None
     """For a run read from a file: that file's path; None for a live run."""
 
@@ -340,6 +344,45 @@ class Run:
         return CSV_HEADER + "".join(
             f"{i},{t[i] / 1e6:.3f},{s[i]},{tot[i]}{extra[i]}\n" for i in range(stop)
         )
+
+    # -- the raw bytes -----------------------------------------------------------------
+
+    def recv_span(self, index: int) -> tuple[int, int]:
+        """Where recv `index` falls in the raw stream: `[start, stop)`."""
+        totals = self.log.totals
+        return (totals[index - 1] if index else 0), totals[index]
+
+    @property
+    def bytes_kept(self) -> bool:
+        """True if the raw bytes of the recvs can be read back (see `raw_bytes`)."""
+        return self.wire is not None or self._body_slice() is not None
+
+    def raw_bytes(self, start: int, stop: int) -> bytes | None:
+        """Bytes `[start, stop)` of the raw stream; None if they were not kept.
+
+        From the wire store when there is one. A run without one (a run file that holds
+        only the body) still has them for a Content-Length or until-close body: they are
+        the head's bytes followed by the body's. Fewer bytes come back while they are
+        still arriving.
+        """
+        if self.wire is not None:
+            return self.wire.read(start, stop)
+        body = self._body_slice()
+        if body is None or self.head is None:
+            return None
+        offset = self.head.body_offset
+        if stop > offset + body.size:
+            return None  # past the body: bytes that nobody kept
+        head = self.head_bytes[start:stop] if start < offset else b""
+        return head + body.read(max(start, offset) - offset, stop - offset)
+
+    def _body_slice(self) -> ReadableBody | None:
+        head, body = self.head, self.body
+        if head is None or head.framing not in (Framing.CONTENT_LENGTH, Framing.UNTIL_CLOSE):
+            return None
+        if len(self.head_bytes) != head.body_offset or not isinstance(body, ReadableBody):
+            return None
+        return body
 
     # -- saving ----------------------------------------------------------------------
 

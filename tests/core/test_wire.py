@@ -59,8 +59,8 @@ def test_the_header_row_marks_where_the_header_ends(demo) -> None:
     dump = RunBytes(run).recv(run.head.head_index)
     lines = [dump.line(n) for n in range((dump.size + 15) // 16)]
     notes = [note for line in lines for note in line.notes]
-    assert f"header ends at byte {run.header_length}" in notes
-    assert f"body starts at byte {run.head.body_offset}" in notes
+    assert "header ends" in notes
+    assert "body starts" in notes
     # Bytes before the body are head; from the body offset on, body.
     kinds = [
         (line.offset + a, line.offset + b, kind) for line in lines for a, b, kind in line.kinds
@@ -101,8 +101,8 @@ def test_chunk_size_lines_are_marked_as_framing(serve) -> None:
         offset += 2
     expected.update(range(offset, offset + 5))  # 0 CRLF CRLF
     assert framing == expected
-    assert "chunk size 96 hex = 150 bytes" in notes
-    assert "last chunk: size 0" in notes
+    assert "chunk 0x96 = 150" in notes
+    assert "last chunk (0)" in notes
 
 
 def test_a_large_stream_goes_to_disk_and_reads_back_any_range(serve) -> None:

@@ -100,9 +100,9 @@ class StreamLayout:
         """What is said about the bytes `[start, stop)`."""
         notes: list[str] = []
         if self.header_length is not None and start <= self.header_length < stop:
-            notes.append(f"header ends at byte {self.header_length}")
+            notes.append("header ends")
         if self.body_offset is not None and start <= self.body_offset < stop:
-            notes.append(f"body starts at byte {self.body_offset}")
+            notes.append("body starts")
         spans = self.framing
         first = bisect.bisect_left(spans, start, key=lambda span: span.start)
         for span in spans[first:]:
@@ -188,10 +188,10 @@ class ChunkFraming:
         start = self._position
         if self._in_trailer:
             if line.strip() == b"":
-                self.spans.append(FramingSpan(start, after, "end of the chunked body"))
+                self.spans.append(FramingSpan(start, after, "end of body"))
                 self.done = True
             else:
-                self.spans.append(FramingSpan(start, after, "trailer field"))
+                self.spans.append(FramingSpan(start, after, "trailer"))
             self._position = after
             return True
         digits = line.split(b";", 1)[0].strip()
@@ -201,12 +201,12 @@ class ChunkFraming:
             self.done = True
             return False
         if size == 0:
-            self.spans.append(FramingSpan(start, after, "last chunk: size 0"))
+            self.spans.append(FramingSpan(start, after, "last chunk (0)"))
             self._in_trailer = True
             self._position = after
             return True
         shown = digits.decode("ascii", "replace")
-        self.spans.append(FramingSpan(start, after, f"chunk size {shown} hex = {size} bytes"))
+        self.spans.append(FramingSpan(start, after, f"chunk 0x{shown} = {size}"))
         data_end = after + size
         # The CRLF after the chunk's data.
         self.spans.append(FramingSpan(data_end, data_end + 2))

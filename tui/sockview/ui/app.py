@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input
 
-from sockview.core.body import DiscardBody, SpooledBody
+from sockview.core.body import DiscardBody, ReadableBody
 from sockview.core.demo import DemoServer
 from sockview.core.events import (
     ChunksReceived,
@@ -56,12 +56,15 @@ from sockview.core.save import (
 )
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url, resolve_location
+from sockview.core.wire import WireBody, WireStore
 from sockview.settings import STYLE_WORDS, Settings, delay_words
 from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.help import HelpScreen, key_rows
+from sockview.ui.screens.inspector import InspectorScreen
+from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.screens.settings import SettingsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
@@ -157,6 +160,13 @@ class SockviewApp(App[int]):
             "Rcvbuf",
             tooltip="The receive buffer (SO_RCVBUF) to ask for in the next fetch",
             id="next-rcvbuf",
+        ),
+        Binding(
+            "b",
+            "preview",
+            "Body",
+            tooltip="Show the body: a picture, text, or hex",
+            id="preview",
         ),
         Binding("u", "focus_url", "URL", tooltip="Type another URL", id="focus-url"),
         Binding(
@@ -344,7 +354,9 @@ class SockviewApp(App[int]):
         options = replace(
             self.options, emit_interval=max(self.options.emit_interval, 1 / REFRESH_RATE)
         )
-        self._start(Fetch(target, options, delay=self.delay, body=SpooledBody()))
+        # The raw stream is kept for the inspector; a counted body is a slice of it.
+        wire = WireStore()
+        self._start(Fetch(target, options, delay=self.delay, body=WireBody(wire), wire=wire))
 
     def start_replay(self, recorded: Run) -> None:
         """Play `recorded` at its pace (`settings.speed`), stopping what runs now, if any."""
@@ -642,7 +654,7 @@ class SockviewApp(App[int]):
         self, fetch: RunSource, folder: Path, name: str, partial: bool, typed: bool = False
     ) -> None:
         body = fetch.run.body
-        if not isinstance(body, SpooledBody):
+        if not isinstance(body, ReadableBody):
             self.post_message(SaveDone(None, "this run's body was not kept: nothing to save"))
             return
         try:
@@ -706,10 +718,28 @@ class SockviewApp(App[int]):
         else:
             self.post_message(SaveDone(saved, run_file=True))
 
+    # -- looking inside ------------------------------------------------------------------
+
+    @on(RecvTable.Chosen)
+    def _inspect(self, message: RecvTable.Chosen) -> None:
+        run = self.current_run
+        if run is not None and message.index < len(run.log):
+            self.push_screen(InspectorScreen(run, message.index))
+
+    def action_preview(self) -> None:
+        run = self.current_run
+        if run is None or run.head is None:
+            self.notify("No body yet: no response header has arrived.", markup=False)
+            return
+        self.push_screen(PreviewScreen(run))
+
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.fetch_state.running
+        if isinstance(self.screen, InspectorScreen | PreviewScreen):
+            # Those screens have their own keys; the main view's wait until they close.
+            return action == "quit_app"
         if action == "cancel":
             return True if running else None
         if action in ("save", "save_as"):
@@ -728,6 +758,8 @@ class SockviewApp(App[int]):
             return True if done and run is not None and run.location else None
         if action == "insecure_retry":
             return True if self._certificate_refused() and not self.options.insecure else None
+        if action == "preview":
+            return True if self.current_run is not None else None
         if action == "toggle_request":
             return True if self.fetch is not None else None
         if action == "record":

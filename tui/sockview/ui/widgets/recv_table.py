@@ -64,6 +64,13 @@ class RecvTable(ScrollView, can_focus=True):
             tooltip="The last recv, and follow new ones",
             id="table-bottom",
         ),
+        Binding(
+            "enter",
+            "choose",
+            "Bytes",
+            tooltip="Show the bytes this recv returned",
+            id="table-inspect",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -130,6 +137,18 @@ class RecvTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
             self.following = following
+
+        @property
+        def control(self) -> RecvTable:
+            return self.table
+
+    class Chosen(Message):
+        """Enter on a row: show recv `index`."""
+
+        def __init__(self, table: RecvTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
 
         @property
         def control(self) -> RecvTable:
@@ -348,6 +367,10 @@ class RecvTable(ScrollView, can_focus=True):
         self.cursor_row = self._rows - 1
         self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         self._after_move()
+
+    def action_choose(self) -> None:
+        if self._rows:
+            self.post_message(self.Chosen(self, self.cursor_row))
 
     async def _on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)

@@ -1,0 +1,130 @@
+"""The inspector: exactly the bytes that one recv returned, as a hex dump.
+
+It reads that recv's bytes only (`Run.raw_bytes`), so any row of a run of a million
+opens at once. Left and right step to the previous and next recv; Escape closes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Static
+
+from sockview.core.hexdump import RecvDump, RunBytes, line_count
+from sockview.core.run import Run
+from sockview.ui.widgets.hex_view import HexView
+from sockview.ui.widgets.key_footer import KeyFooter
+
+
+class InspectorScreen(Screen[None]):
+    """One recv of `run` at a time, starting at recv `index`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", tooltip="Back to the recv table", id="inspect-close"),
+        # Priority: the hex view would take left and right to scroll sideways.
+        Binding(
+            "left",
+            "step(-1)",
+            "Previous",
+            tooltip="The previous recv",
+            id="inspect-prev",
+            priority=True,
+        ),
+        Binding(
+            "right", "step(1)", "Next", tooltip="The next recv", id="inspect-next", priority=True
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    InspectorScreen {
+        & > #inspect-title {
+            height: auto;
+            padding: 0 1;
+            background: $panel;
+            text-style: bold;
+        }
+        & > #inspect-note {
+            height: auto;
+            padding: 0 1;
+            color: $text-muted;
+        }
+        & > HexView {
+            height: 1fr;
+            border: round $primary;
+        }
+    }
+    """
+
+    def __init__(self, run: Run, index: int) -> None:
+        super().__init__()
+        self.run = run
+        self.reader = RunBytes(run)
+        self.index = index
+        """The recv shown."""
+        self.dump: RecvDump | None = None
+
+    @property
+    def data(self) -> bytes | None:
+        """The bytes shown: what recv `index` returned; None if they were not kept."""
+        return self.dump.data if self.dump is not None else None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="inspect-title", markup=False)
+        yield Static(id="inspect-note", markup=False)
+        yield HexView(id="inspect-hex")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.show_recv(self.index)
+        self.query_one(HexView).focus()
+
+    def show_recv(self, index: int) -> None:
+        rows = len(self.run.log)
+        self.index = max(0, min(index, rows - 1))
+        dump = self.dump = self.reader.recv(self.index)
+        record = self.run.log[self.index]
+        title = (
+            f"recv {self.index} of {rows}: {record.size:,} bytes,"
+            f" stream bytes {dump.start:,} to {dump.stop - 1:,}, at {record.time_ns / 1e6:.3f} ms"
+        )
+        self.query_one("#inspect-title", Static).update(Text(title))
+        view = self.query_one(HexView)
+        if dump.data is None:
+            note = Text(
+                "The bytes of this recv were not kept: this run recorded sizes and times only."
+            )
+            view.show(None, 0, dump.stop)
+        else:
+            note = self._legend()
+            if len(dump.data) < dump.size:
+                note = Text(
+                    f"Only {len(dump.data):,} of these {dump.size:,} bytes are stored yet:"
+                    " the rest are still in the receive buffer; press → and ← to look again."
+                )
+            view.show(dump.line, line_count(len(dump.data)), dump.stop)
+        self.query_one("#inspect-note", Static).update(note)
+        view.border_title = f"recv {self.index}"
+        view.border_subtitle = "←/→ another recv · PgUp/PgDn page · Esc back"
+
+    def _legend(self) -> Text:
+        """What the colours mean, in those colours."""
+        view = self.query_one(HexView)
+        return Text.assemble(
+            ("head", view.get_component_rich_style("hex-view--head")),
+            " · ",
+            ("body", view.get_component_rich_style("hex-view--body")),
+            " · ",
+            ("chunk framing", view.get_component_rich_style("hex-view--framing")),
+            " · ␍ ␊ are CR and LF, . any other unprintable byte · offsets count from the"
+            " first byte received",
+        )
+
+    def action_step(self, step: int) -> None:
+        self.show_recv(self.index + step)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -75,14 +75,14 @@ async def test_following_and_not() -> None:
         table.set_row_count(200)
         await pilot.pause()
         assert table.cursor_row == 199 and table.scroll_y == table.max_scroll_y
-        assert table.border_subtitle == "200 recvs · following"
+        assert table.border_subtitle == "200 recvs · following · ⏎ bytes"
         await pilot.press("up")
         assert not table.following and table.cursor_row == 198
         held = table.scroll_y
         table.set_row_count(300)
         await pilot.pause()
         assert (table.cursor_row, table.scroll_y) == (198, held)
-        assert table.border_subtitle == "300 recvs · End: follow"
+        assert table.border_subtitle == "300 recvs · End: follow · ⏎ bytes"
         await pilot.press("down")  # back on the last row shown before: not the last row now
         assert not table.following
         await pilot.press("ctrl+end")

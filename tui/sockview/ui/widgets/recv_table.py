@@ -68,6 +68,7 @@ class RecvTable(ScrollView, can_focus=True):
             "enter",
             "choose",
             "Bytes",
+            show=False,  # the border says it: the footer has no room at 80 columns
             tooltip="Show the bytes this recv returned",
             id="table-inspect",
         ),
@@ -291,9 +292,9 @@ class RecvTable(ScrollView, can_focus=True):
         if not rows:
             self.border_subtitle = ""
         elif self.following:
-            self.border_subtitle = f"{count} · following"
+            self.border_subtitle = f"{count} · following · ⏎ bytes"
         else:
-            self.border_subtitle = f"{count} · End: follow"
+            self.border_subtitle = f"{count} · End: follow · ⏎ bytes"
 
     def _after_move(self) -> None:
         """The user moved: follow only from the last row, scrolled to the bottom."""

@@ -59,8 +59,9 @@ def test_the_header_row_marks_where_the_header_ends(demo) -> None:
     dump = RunBytes(run).recv(run.head.head_index)
     lines = [dump.line(n) for n in range((dump.size + 15) // 16)]
     notes = [note for line in lines for note in line.notes]
-    assert "header ends" in notes
-    assert "body starts" in notes
+    assert "end of header" in notes
+    # The body starts four bytes on, on the same line: its colour marks it.
+    assert run.head.body_offset - run.header_length == 4
     # Bytes before the body are head; from the body offset on, body.
     kinds = [
         (line.offset + a, line.offset + b, kind) for line in lines for a, b, kind in line.kinds
@@ -68,7 +69,7 @@ def test_the_header_row_marks_where_the_header_ends(demo) -> None:
     head_end = max(stop for _, stop, kind in kinds if kind is ByteKind.HEAD)
     assert head_end == run.head.body_offset
     # CR and LF are visible in the text column.
-    assert "␍␊␍␊" in "".join(line.text for line in lines)
+    assert "←↓←↓" in "".join(line.text for line in lines)
 
 
 def test_chunk_size_lines_are_marked_as_framing(serve) -> None:

@@ -47,7 +47,7 @@ async def test_enter_shows_exactly_the_bytes_of_that_recv(demo, relay) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
         assert run.head.head_index == 0
         await inspect(0)
-        assert "header ends" in screen_text(app) and "HTTP/1.1 200 OK␍" in screen_text(app)
+        assert "end of header" in screen_text(app) and "HTTP/1.1 200 OK←" in screen_text(app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, InspectorScreen), "closed")
 

@@ -22,10 +22,11 @@ WIDTH = 16
 _MAX_SIZE_LINE = 4096
 """Longest chunk size line (extensions included) the framing scan reads."""
 _TEXT = tuple(
-    "␍" if b == 0x0D else "␊" if b == 0x0A else chr(b) if 0x20 <= b < 0x7F else "."
+    "←" if b == 0x0D else "↓" if b == 0x0A else chr(b) if 0x20 <= b < 0x7F else "."
     for b in range(256)
 )
-"""The text column: printable ASCII as itself, CR and LF as visible symbols, the rest
+"""The text column: printable ASCII as itself, CR as ← (back to the line's start) and LF
+as ↓ (down a line), in glyphs that common monospace fonts have; the rest
 (controls, DEL, every byte from 0x80 on) as a dot, so nothing the server sent can act on
 the terminal."""
 
@@ -100,8 +101,9 @@ class StreamLayout:
         """What is said about the bytes `[start, stop)`."""
         notes: list[str] = []
         if self.header_length is not None and start <= self.header_length < stop:
-            notes.append("header ends")
-        if self.body_offset is not None and start <= self.body_offset < stop:
+            notes.append("end of header")
+        elif self.body_offset is not None and start <= self.body_offset < stop:
+            # Usually on the same line as the end of the header, where the colour says it.
             notes.append("body starts")
         spans = self.framing
         first = bisect.bisect_left(spans, start, key=lambda span: span.start)
@@ -188,7 +190,7 @@ class ChunkFraming:
         start = self._position
         if self._in_trailer:
             if line.strip() == b"":
-                self.spans.append(FramingSpan(start, after, "end of body"))
+                self.spans.append(FramingSpan(start, after))
                 self.done = True
             else:
                 self.spans.append(FramingSpan(start, after, "trailer"))

@@ -119,8 +119,8 @@ class InspectorScreen(Screen[None]):
             ("body", view.get_component_rich_style("hex-view--body")),
             " · ",
             ("chunk framing", view.get_component_rich_style("hex-view--framing")),
-            " · ␍ ␊ are CR and LF, . any other unprintable byte · offsets count from the"
-            " first byte received",
+            " · ← is CR (\\r), ↓ is LF (\\n), . any other byte that does not print ·"
+            " offsets count from the first byte received",
         )
 
     def action_step(self, step: int) -> None:

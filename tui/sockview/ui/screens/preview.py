@@ -141,7 +141,9 @@ class PreviewScreen(Screen[None]):
     def on_preview_screen_ready(self, message: PreviewScreen.Ready) -> None:
         prepared = self.prepared = message.prepared
         self.query_one("#preview-title", Static).update(Text(prepared.title))
-        self.query_one("#preview-note", Static).update(Text(prepared.note))
+        note = self.query_one("#preview-note", Static)
+        note.update(Text(prepared.note))
+        note.display = bool(prepared.note)
         problem = self.query_one("#preview-problem", Static)
         problem.update(Text(prepared.problem))
         problem.display = bool(prepared.problem)

@@ -75,7 +75,7 @@ class HexView(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._line: Callable[[int], HexLine] | None = None
         self._count = 0
-        self._offset_width = 8
+        self._offset_width = 5
         self._cache: dict[int, Strip] = {}
         self._styles: dict[str, Style] = {}
 
@@ -87,7 +87,7 @@ class HexView(ScrollView, can_focus=True):
         """Show `count` lines made by `line`; `last_offset` sets the offset column's width."""
         self._line = line if count else None
         self._count = count if line is not None else 0
-        self._offset_width = max(8, len(str(last_offset)))
+        self._offset_width = max(5, len(str(last_offset)))
         self._cache.clear()
         self.virtual_size = Size(self._offset_width + 2 + HEX_WIDTH + 2 + WIDTH + 40, self._count)
         self.scroll_to(0, 0, animate=False, immediate=True)

@@ -3,9 +3,10 @@
 Run: python tests/tools/make_screenshots.py [OUT_FOLDER]    (needs the `screenshots` extra)
 
 Writes idle, receiving (delay off), receiving-delay (delay on), kernel (delay on, a small
-receive buffer, the demo's sender stalled), done and compare (two recorded runs of the
-picture, delay off and on) as PNG, drawn from the SVG that Textual
-exports, to OUT_FOLDER (default: screenshots/ at the top of the
+receive buffer, the demo's sender stalled), done, inspect (Enter on the row where the
+header ends), preview (`b`: the picture) and compare (two recorded runs of the picture,
+delay off and on) as PNG, drawn from the SVG that Textual exports, to OUT_FOLDER (default:
+screenshots/ at the top of the
 repository). The demo server runs paced, as `--demo`
 runs it, so the recv sizes vary as on a real network; the pictures differ a little from
 one run to the next.
@@ -31,6 +32,8 @@ from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
 from sockview.settings import Settings
 from sockview.ui.app import SockviewApp, create_app
+from sockview.ui.screens.inspector import InspectorScreen
+from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.widgets.recv_table import RecvTable
 
 SIZE = (110, 36)
@@ -51,7 +54,12 @@ def settings(url: str | None, delay_on: bool = False, rcvbuf: int | None = None)
 
 
 async def shoot(
-    app: SockviewApp, name: str, out: Path, ready: Callable[[SockviewApp], bool]
+    app: SockviewApp,
+    name: str,
+    out: Path,
+    ready: Callable[[SockviewApp], bool],
+    keys: tuple[str, ...] = (),
+    then: Callable[[SockviewApp], bool] = lambda app: True,
 ) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         give_up = time.monotonic() + LIMIT
@@ -59,6 +67,11 @@ async def shoot(
         while not (ready(app) and table.row_count == app.rows):
             if time.monotonic() > give_up:
                 raise SystemExit(f"{name}: the app never got there")
+            await pilot.pause(0.02)
+        await pilot.press(*keys)
+        while not then(app):
+            if time.monotonic() > give_up:
+                raise SystemExit(f"{name}: the app never got there after {keys}")
             await pilot.pause(0.02)
         await pilot.pause(0.2)
         svg = app.export_screenshot(title="sockview")
@@ -89,7 +102,24 @@ async def main(out: Path) -> None:
 
         await shoot(kernel, "kernel", out, stalled)
         done = demo.url("/cover.png")
-        await shoot(create_app(settings(done)), "done", out, lambda app: app.fetch_state == "done")
+        finished = lambda app: app.fetch_state == "done"  # noqa: E731
+        await shoot(create_app(settings(done)), "done", out, finished)
+        await shoot(
+            create_app(settings(done)),
+            "inspect",
+            out,
+            finished,
+            ("home", "enter", *["down"] * 12),
+            lambda app: isinstance(app.screen, InspectorScreen),
+        )
+        await shoot(
+            create_app(settings(done)),
+            "preview",
+            out,
+            finished,
+            ("b",),
+            lambda app: isinstance(app.screen, PreviewScreen) and app.screen.prepared is not None,
+        )
         await shoot(
             create_app(settings(None), compare=recorded_pair(done)),
             "compare",

@@ -526,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
             from tests.bench import app_goals
 
             app_goals.run(report, server, args, only)
+        if "12" in only:
+            from tests.bench import inspect_goal
+
+            inspect_goal.goal_inspect(report, server, args.table_recvs, 512)
     finally:
         server.stop()
     print()

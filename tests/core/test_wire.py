@@ -171,3 +171,12 @@ def test_reads_do_not_disturb_writes(limit: int) -> None:
     assert store.read(15, 99) == b"fghij"
     assert store.read(30, 40) == b""
     store.close()
+    with pytest.raises(ValueError):
+        store.read(0, 5)
+
+
+def test_a_run_whose_bytes_were_let_go_says_they_were_not_kept(demo) -> None:
+    run = fetch_with_wire(demo.url("/bytes/100")).run
+    assert RunBytes(run).recv(0).data is not None
+    run.body.close()
+    assert RunBytes(run).recv(0).data is None

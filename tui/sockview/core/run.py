@@ -366,7 +366,7 @@ class Run:
         still arriving.
         """
         if self.wire is not None:
-            return self.wire.read(start, stop)
+            return None if self.wire.closed else self.wire.read(start, stop)
         body = self._body_slice()
         if body is None or self.head is None:
             return None

@@ -56,13 +56,23 @@ class WireStore:
     def in_memory(self) -> bool:
         return not self._file._rolled  # type: ignore[attr-defined]
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` has let the bytes go (the app closes a run it no longer keeps)."""
+        return bool(self._file.closed)
+
     def read(self, start: int, stop: int) -> bytes:
-        """Bytes `[start, stop)` of the stream (fewer if the stream is shorter so far)."""
+        """Bytes `[start, stop)` of the stream (fewer if the stream is shorter so far).
+
+        Raises ValueError once the store is closed.
+        """
         start = max(0, start)
         stop = min(stop, self.size)
-        if stop <= start:
-            return b""
         with self._lock:
+            if self._file.closed:
+                raise ValueError("the raw bytes of this run were let go")
+            if stop <= start:
+                return b""
             if self._file._rolled:  # type: ignore[attr-defined]
                 # On disk: pread reads at an offset without moving the write position.
                 self._file.flush()

@@ -1,0 +1,101 @@
+"""Goal 12: the inspector opens any row of a run of a million recvs at once (<= 50 ms).
+
+A real fetch of `recvs` x `bufsize` bytes from the fast server, keeping the raw stream
+as the app does (on disk past 4 MiB), then rows at the start, the middle, the end and at
+random are opened two ways: the core alone (read that recv's bytes, lay out a screenful
+of hex lines), and the app's inspector screen pushed in a headless app, until drawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+
+from sockview.core.fetch import Fetch, FetchOptions
+from sockview.core.hexdump import RunBytes
+from sockview.core.run import Run
+from sockview.core.url import parse_url
+from sockview.core.wire import WireBody, WireStore
+from sockview.ui.app import create_app
+from sockview.ui.screens.inspector import InspectorScreen
+from tests.bench.run import BenchServer, Report, Row
+from tests.ui.conftest import make_settings
+
+SCREEN_LINES = 40
+
+
+def fetch_run(server: BenchServer, recvs: int, bufsize: int) -> Run:
+    wire = WireStore()
+    fetch = Fetch(
+        parse_url(server.url(recvs * bufsize)),
+        FetchOptions(bufsize=bufsize),
+        body=WireBody(wire),
+        wire=wire,
+    )
+    fetch.perform()
+    return fetch.run
+
+
+def rows_to_open(count: int) -> list[int]:
+    rng = random.Random(8)
+    return [0, count // 2, count - 1, *(rng.randrange(count) for _ in range(27))]
+
+
+def core_times(run: Run, rows: list[int]) -> list[float]:
+    times = []
+    for index in rows:
+        start = time.perf_counter()
+        dump = RunBytes(run).recv(index)
+        assert dump.data is not None and len(dump.data) == dump.size
+        for number in range(min(SCREEN_LINES, (dump.size + 15) // 16)):
+            dump.line(number)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+async def app_times(run: Run, rows: list[int]) -> list[float]:
+    app = create_app(make_settings())
+    times = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for index in rows:
+            start = time.perf_counter()
+            await app.push_screen(InspectorScreen(run, index))
+            await pilot.pause()  # until the screen has been drawn
+            times.append(time.perf_counter() - start)
+            assert isinstance(app.screen, InspectorScreen) and app.screen.data is not None
+            app.pop_screen()
+            await pilot.pause()
+    return times
+
+
+def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) -> None:
+    began = time.perf_counter()
+    run = fetch_run(server, recvs, bufsize)
+    fetched = time.perf_counter() - began
+    count = len(run.log)
+    rows = rows_to_open(count)
+    core = core_times(run, rows)
+    shown = asyncio.run(app_times(run, rows))
+    worst = max(shown)
+    on_disk = run.wire is not None and not run.wire.in_memory
+    report.add(
+        Row(
+            "12",
+            f"inspector, one row of a run of {count:,} recvs (raw stream"
+            f" {run.total / 1e6:.0f} MB {'on disk' if on_disk else 'in memory'})",
+            f"worst {worst * 1e3:.0f} ms",
+            "",
+            None,
+            "<= 50 ms",
+            worst <= 0.05,
+            f"{len(rows)} rows (first, middle, last, random): to the screen drawn"
+            f" median {statistics.median(shown) * 1e3:.1f} ms, worst {worst * 1e3:.1f} ms;"
+            f" core (read the recv, lay out {SCREEN_LINES} lines) median"
+            f" {statistics.median(core) * 1e3:.2f} ms, worst {max(core) * 1e3:.2f} ms;"
+            f" the fetch took {fetched:.1f} s",
+        )
+    )
+    run.body.close()

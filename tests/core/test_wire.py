@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zipfile
 
 import pytest
 
@@ -16,6 +17,7 @@ from sockview.core.hexdump import ByteKind, RunBytes, hex_lines
 from sockview.core.parse import ResponseParser
 from sockview.core.records import RecvLog
 from sockview.core.run import Run
+from sockview.core.runfile import RunFileError, read_run, write_run
 from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
 from sockview.core.wire import WireBody, WireStore
@@ -180,3 +182,49 @@ def test_a_run_whose_bytes_were_let_go_says_they_were_not_kept(demo) -> None:
     assert RunBytes(run).recv(0).data is not None
     run.body.close()
     assert RunBytes(run).recv(0).data is None
+
+
+def test_a_run_file_keeps_the_raw_bytes_of_a_chunked_body(serve, tmp_path) -> None:
+    """Replayed from its file, a chunked run still shows every recv's bytes."""
+    chunks = b"".join(b"%x\r\n%s\r\n" % (n, b"x" * n) for n in (10, 200, 3)) + b"0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    server = serve(send_parts(head + chunks))
+    run = fetch_with_wire(server.url("/"), bufsize=50).run
+    saved = write_run(run, str(tmp_path / "chunked.svrun"))
+    with zipfile.ZipFile(saved.path) as archive:
+        assert archive.read("wire.bin") == head + chunks
+    again = read_run(saved.path)
+    assert again.body.read_all() == b"x" * 213
+    reader = RunBytes(again)
+    for index in range(len(again.log)):
+        start, stop = again.recv_span(index)
+        assert reader.recv(index).data == (head + chunks)[start:stop]
+
+
+def test_a_run_file_does_not_keep_a_counted_body_twice(demo, tmp_path) -> None:
+    run = fetch_with_wire(demo.url("/bytes/3000")).run
+    saved = write_run(run, str(tmp_path / "counted.svrun"))
+    with zipfile.ZipFile(saved.path) as archive:
+        assert "wire.bin" not in archive.namelist()
+    again = read_run(saved.path)
+    assert again.wire is None and again.bytes_kept
+    last = len(again.log) - 1
+    start, stop = again.recv_span(last)
+    assert RunBytes(again).recv(last).data == run.wire.read(start, stop)
+
+
+@pytest.mark.parametrize("extra", [b"!", -1])
+def test_a_wire_member_of_the_wrong_size_is_refused(serve, tmp_path, extra) -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    server = serve(send_parts(head + b"3\r\nabc\r\n0\r\n\r\n"))
+    run = fetch_with_wire(server.url("/")).run
+    good = write_run(run, str(tmp_path / "good.svrun"))
+    bad = tmp_path / "bad.svrun"
+    with zipfile.ZipFile(good.path) as source, zipfile.ZipFile(bad, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "wire.bin":
+                data = data + extra if isinstance(extra, bytes) else data[:extra]
+            out.writestr(item, data)
+    with pytest.raises(RunFileError, match=r"wire\.bin"):
+        read_run(bad)

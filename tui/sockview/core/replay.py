@@ -67,6 +67,7 @@ class Replay:
             local=recorded.local,
             tls_version=recorded.tls_version,
             body=recorded.body,
+            wire=recorded.wire,
             recorded_from=recorded.recorded_from,
             # What the fetch observed beside the recvs: shared, read only by recv index
             # (the views read samples below the rows shown so far).

@@ -10,6 +10,8 @@ A run file is a ZIP archive, so that any tool with a standard library can read i
                      little-endian, -1 where the field was not read
     sender_*.i64     (1.1) the demo sender's history (`SENDER_ARRAYS`), when it was known
     body.bin         the body, when it was kept (absent with --record-without-body)
+    wire.bin         (1.1) every raw byte received, when they were kept and are not just
+                     the head's bytes followed by body.bin (a chunked body, say)
 
 `version` is MAJOR.MINOR: a reader takes any minor version of its major (fields it does
 not know are ignored) and refuses a newer major. Writing goes through `save.save_file`:
@@ -36,11 +38,13 @@ from sockview import __version__
 from sockview.core.body import SpooledBody
 from sockview.core.events import Failed, Finished, Framing, HeadersComplete, InterimResponse
 from sockview.core.kernel import ABSENT, KernelLog
+from sockview.core.parse import StoreFailure
 from sockview.core.records import RecvLog
 from sockview.core.request import RequestStyle
 from sockview.core.run import DelayChange, FetchState, Phases, Run, SenderStats
 from sockview.core.save import Saved, destination, save_file
 from sockview.core.url import UrlError, parse_url
+from sockview.core.wire import WireStore
 
 FORMAT = "sockview-run"
 MAJOR = 1
@@ -128,6 +132,24 @@ def dump_run(run: Run, out: BinaryIO | IO[bytes], *, with_body: bool = True) -> 
             info.compress_type = zipfile.ZIP_STORED
             with archive.open(info, "w", force_zip64=True) as member:
                 copy_to(member)
+            wire = run.wire
+            if wire is not None and not wire.closed and not _wire_is_head_and_body(run):
+                info = zipfile.ZipInfo("wire.bin")
+                info.compress_type = zipfile.ZIP_STORED
+                with archive.open(info, "w", force_zip64=True) as member:
+                    wire.copy_to(member, 0, run.total)
+
+
+def _wire_is_head_and_body(run: Run) -> bool:
+    """True when the raw bytes are the head's then the body's: the run can rebuild them
+    (`Run.raw_bytes`) from what the file holds anyway, so they are not written twice."""
+    head = run.head
+    return (
+        head is not None
+        and head.framing in (Framing.CONTENT_LENGTH, Framing.UNTIL_CLOSE)
+        and len(run.head_bytes) == head.body_offset
+        and run.total == head.body_offset + run.body.size
+    )
 
 
 def _little(values: array[int]) -> bytes:
@@ -335,6 +357,8 @@ def _load(archive: zipfile.ZipFile, shown: str) -> Run:
         raise RunFileError("run.json: body is missing")
     if body.flag("kept"):
         run.body = _body(archive, body.integer("size", 0, 1 << 62))
+        if "wire.bin" in archive.namelist():
+            run.wire = _wire(archive, run.total)
     return run
 
 
@@ -380,6 +404,26 @@ def _load_observed(archive: zipfile.ZipFile, fields: Fields, run: Run) -> None:
         if any(b < a for a, b in itertools.pairwise(stats.times_ns)):
             raise RunFileError("the sender's history goes back in time")
         run.sender = stats
+
+
+def _wire(archive: zipfile.ZipFile, size: int) -> WireStore:
+    """The raw bytes, into a store of their own; exactly as many as the recvs add up to."""
+    store = WireStore()
+    try:
+        with archive.open("wire.bin") as member:
+            while chunk := member.read(min(_COPY, size - store.size + 1)):
+                if store.size + len(chunk) > size:
+                    raise RunFileError(f"wire.bin is larger than the {size} bytes received")
+                store.write(chunk)
+        if store.size != size:
+            raise RunFileError(f"wire.bin holds {store.size} bytes, not the {size} received")
+    except StoreFailure as exc:
+        store.close()
+        raise RunFileError(f"cannot read wire.bin: {exc}") from None
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def _array(archive: zipfile.ZipFile, name: str, typecode: str, count: int) -> array[int]:

@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from sockview.core.body import SPOOL_LIMIT, SpooledBody
 from sockview.core.errors import describe_store_error
@@ -94,7 +94,7 @@ class WireStore:
             yield piece
             start += len(piece)
 
-    def copy_to(self, out: BinaryIO, start: int = 0, stop: int | None = None) -> None:
+    def copy_to(self, out: IO[bytes], start: int = 0, stop: int | None = None) -> None:
         """Write the range `[start, stop)` (all by default) to `out`."""
         for piece in self.chunks(start, stop):
             out.write(piece)

@@ -63,6 +63,8 @@ class HexView(ScrollView, can_focus=True):
     HexView {
         background: $surface;
         scrollbar-size-vertical: 1;
+        /* Only the notes reach past 80 columns; a sideways scrollbar would cost a line. */
+        overflow-x: hidden;
         & > .hex-view--offset { color: $text-muted; }
         & > .hex-view--head { color: $text-warning; }
         & > .hex-view--body { color: $foreground; }

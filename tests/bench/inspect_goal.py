@@ -5,7 +5,8 @@ as the app does (on disk past 4 MiB), then rows at the start, the middle, the en
 random are opened two ways: the core alone (read that recv's bytes, lay out a screenful
 of hex lines), and the app's inspector screen pushed in a headless app, until drawn. The
 same screen over a run of ten recvs is the reference: what Textual's screen switch costs
-whatever the run.
+whatever the run. Last, the real app in tmux (as goal 6): Enter on a row of its own
+million-row run, key to screen, and Left within the inspector.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sockview.core.url import parse_url
 from sockview.core.wire import WireBody, WireStore
 from sockview.ui.app import create_app
 from sockview.ui.screens.inspector import InspectorScreen
+from tests.bench.app_goals import TmuxApp
 from tests.bench.run import BenchServer, Report, Row
 from tests.ui.conftest import make_settings
 
@@ -73,6 +75,25 @@ async def app_times(run: Run, rows: list[int]) -> list[float]:
     return times
 
 
+def tmux_times(server: BenchServer, recvs: int, bufsize: int) -> dict[str, list[float]]:
+    """Key to screen in the real app: Enter opens the row under the cursor, Left steps."""
+    app = TmuxApp([server.url(recvs * bufsize), "--bufsize", str(bufsize)])
+    timings: dict[str, list[float]] = {"Enter": [], "Left": []}
+    try:
+        app.wait_record("end", timeout=600)
+        time.sleep(0.5)
+        for _ in range(8):
+            for key in ("PPage", "Enter", "Left", "Left", "Escape"):
+                sent = app.key(key)
+                shown = app.wait_burst(sent)
+                if shown is not None and key in timings:
+                    timings[key].append(shown - sent)
+                time.sleep(0.3)
+    finally:
+        app.close()
+    return timings
+
+
 def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) -> None:
     began = time.perf_counter()
     run = fetch_run(server, recvs, bufsize)
@@ -104,3 +125,26 @@ def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) 
         )
     )
     run.body.close()
+    keys = tmux_times(server, recvs, bufsize)
+    enter, left = keys["Enter"], keys["Left"]
+    if enter:
+        report.add(
+            Row(
+                "8",
+                f"inspector in the app (tmux, 120x40), a run of {recvs:,} recvs: Enter on"
+                " a row, key to screen",
+                f"median {statistics.median(enter) * 1e3:.0f} ms",
+                "",
+                None,
+                "<= 50 ms",
+                max(enter) <= 0.05,
+                f"Enter median/worst {statistics.median(enter) * 1e3:.0f}/"
+                f"{max(enter) * 1e3:.0f} ms over {len(enter)};"
+                + (
+                    f" Left (the previous recv) {statistics.median(left) * 1e3:.0f}/"
+                    f"{max(left) * 1e3:.0f} ms"
+                    if left
+                    else ""
+                ),
+            )
+        )

@@ -98,6 +98,15 @@ def test_a_body_that_claims_to_be_a_picture_and_is_not_says_so_in_one_line() -> 
     assert result.reason == "not a valid picture, although it is served as image/png"
 
 
+@pytest.mark.parametrize("fmt", ["TIFF", "ICO", "PPM"])
+def test_only_the_five_formats_are_decoded(fmt: str) -> None:
+    """Pillow knows many formats, some of which hand the bytes to another program (EPS):
+    a body that claims to be a PNG is decoded as one of the five, or not at all."""
+    result = draw(encoded(fmt), "image/png")
+    assert isinstance(result, NotAPicture)
+    assert result.reason == "not a valid picture, although it is served as image/png"
+
+
 def test_a_picture_with_a_broken_inside_says_so_in_one_line() -> None:
     data = bytearray(sample_png())
     data[200:260] = b"\xff" * 60  # inside the compressed pixels

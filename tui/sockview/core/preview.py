@@ -66,6 +66,9 @@ _LEXERS = {
     "text/css": "css",
     "image/svg+xml": "xml",
 }
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+"""The only decoders Pillow may use: never one that hands a server's bytes to another
+program (EPS runs Ghostscript) or that the preview was not made for."""
 _truncated_lock = threading.Lock()
 
 
@@ -237,7 +240,7 @@ def decode_picture(
     """
     claimed = sniffed.media_type or "a picture type"
     try:
-        image: Image.Image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
         width, height = image.size
         if width * height > MAX_PIXELS:
             return NotAPicture(
@@ -292,7 +295,7 @@ def _load_truncated(data: bytes) -> Image.Image:
     with _truncated_lock:
         ImageFile.LOAD_TRUNCATED_IMAGES = True
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
             image.load()
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -11,6 +11,8 @@ from PIL import Image
 
 from sockview.core.preview import (
     MAX_PIXELS,
+    MAX_PRETTY,
+    MAX_TEXT,
     BodyKind,
     NotAPicture,
     Picture,
@@ -134,6 +136,17 @@ def test_json_is_pretty_printed_and_coloured_as_json() -> None:
     assert text.text.splitlines()[:3] == ["{", '  "name": "sockview",', '  "sizes": [']
     # An escape in a JSON string stays escaped: it never reaches the terminal raw.
     assert "\x1b" not in text.text and '"esc": "\\u001b[31m"' in text.text
+
+
+def test_long_text_is_cut_and_says_so() -> None:
+    data = b"x" * (MAX_TEXT * 8)
+    text = prepare_text(data, sniff("text/plain", data), size=len(data), complete=True)
+    assert len(text.text) == MAX_TEXT
+    assert text.note == f"showing the first {MAX_TEXT:,} characters"
+    big = b"[" + b"1," * (MAX_PRETTY // 2) + b"1]"
+    text = prepare_text(big, sniff("application/json", big), size=len(big), complete=True)
+    assert text.text.startswith("[1,1,1")  # not parsed: as it came
+    assert "shown as it came" in text.note
 
 
 def test_invalid_json_is_shown_as_it_came() -> None:

@@ -30,6 +30,8 @@ MAX_TEXT = 512 * 1024
 """Characters of text shown; a longer body is cut, and the view says where."""
 MAX_HEX = 64 * 1024
 """Bytes shown as hex for a body that is neither a picture nor text."""
+MAX_PRETTY = 4 * 1024 * 1024
+"""Largest JSON body that is parsed to be pretty-printed."""
 SNIFF_BYTES = 4096
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -171,14 +173,22 @@ class TextBody:
 
 def prepare_text(data: bytes, sniffed: Sniffed, *, size: int, complete: bool) -> TextBody:
     """The body as text to show: decoded, JSON pretty-printed, controls escaped, cut at
-    `MAX_TEXT` characters. `size` is the whole body's size, `complete` whether it all came."""
-    try:
-        text = data.decode(sniffed.charset, errors="replace")
-    except LookupError:  # a charset Python does not know
-        text = data.decode("utf-8", errors="replace")
+    `MAX_TEXT` characters. `size` is the whole body's size, `complete` whether it all came.
+
+    Only as much is decoded as can be shown (a character takes at most 4 bytes), and JSON
+    is parsed only up to `MAX_PRETTY` bytes: parsed, 64 MiB of JSON would take gigabytes.
+    """
     notes: list[str] = []
     lexer = sniffed.lexer
-    if lexer == "json":
+    pretty = lexer == "json" and len(data) <= MAX_PRETTY
+    if lexer == "json" and not pretty:
+        notes.append(f"larger than {MAX_PRETTY // (1024 * 1024)} MiB: shown as it came")
+    shown = data if pretty else data[: MAX_TEXT * 4]
+    try:
+        text = shown.decode(sniffed.charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = shown.decode("utf-8", errors="replace")
+    if pretty:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         except (ValueError, RecursionError):
@@ -188,7 +198,7 @@ def prepare_text(data: bytes, sniffed: Sniffed, *, size: int, complete: bool) ->
     if not complete:
         notes.append(f"the body is incomplete: cut at byte {size:,}")
     if len(text) > MAX_TEXT:
-        notes.append(f"showing the first {MAX_TEXT:,} of {len(text):,} characters")
+        notes.append(f"showing the first {MAX_TEXT:,} characters")
         text = text[:MAX_TEXT]
     return TextBody(visible_lines(text), lexer, "; ".join(notes))
 

@@ -130,7 +130,7 @@ def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) 
     if enter:
         report.add(
             Row(
-                "8",
+                "12",
                 f"inspector in the app (tmux, 120x40), a run of {recvs:,} recvs: Enter on"
                 " a row, key to screen",
                 f"median {statistics.median(enter) * 1e3:.0f} ms",

@@ -669,7 +669,7 @@ class SockviewApp(App[int]):
     @work(thread=True, group="save", exit_on_error=False)
     def _send_body(self, fetch: Fetch, name: str, partial: bool) -> None:
         body = fetch.body
-        assert isinstance(body, SpooledBody)
+        assert isinstance(body, ReadableBody)
         what = "partial body" if partial else "body"
         send_download(self, body.copy_to, partial_name(name) if partial else name, what)
 

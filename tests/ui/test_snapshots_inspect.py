@@ -9,12 +9,13 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from sockview.core.demo import DemoServer
-from sockview.ui.app import SockviewApp
+from sockview.core.request import RequestStyle
+from sockview.ui.app import SockviewApp, create_app
 from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 
-from .conftest import WAIT_LIMIT
-from .test_snapshots import masked, snapshot_app
+from .conftest import WAIT_LIMIT, make_settings
+from .test_snapshots import FakeClock, masked, snapshot_app
 
 SIZE = (100, 32)
 
@@ -67,7 +68,8 @@ def test_inspector_chunked_framing(snap_compare, demo_fixed: DemoServer) -> None
     = 300`), the CRLF after the data and the last chunk `0←↓←↓` (`◀ last chunk (0); end of
     body`) in the framing colour, bold; the body's pattern bytes between them."""
     url = demo_fixed.url("/chunked/300")
-    app = snapshot_app(url)
+    # The demo frames in chunks only for HTTP/1.1.
+    app = create_app(make_settings(url, clock=FakeClock(), style=RequestStyle.HTTP11))
     assert snap_compare(
         app,
         terminal_size=SIZE,

@@ -168,3 +168,26 @@ async def test_a_png_served_as_octet_stream_is_drawn(serve) -> None:
         screen = await preview(pilot, app)
         assert screen.prepared.kind is BodyKind.PICTURE
         assert "served as application/octet-stream" in screen.prepared.note
+
+
+async def test_the_inspector_follows_the_current_run(demo) -> None:
+    """Opened again after another fetch, the inspector shows that fetch's bytes."""
+    app = create_app(make_settings(demo.url("/bytes/3000")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fetched(pilot, app)
+        await pilot.press("home", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        first = app.current_run
+        assert app.screen.data == first.raw_bytes(*first.recv_span(0))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, InspectorScreen), "closed")
+        app.query_one("#url").value = demo.url("/cover.png")
+        await pilot.press("u", "enter")
+        await wait_for(pilot, lambda: app.current_run is not first, "the second fetch")
+        await fetched(pilot, app)
+        await pilot.press("escape", "home", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        second = app.current_run
+        assert app.screen.run is second and app.screen.index == 0
+        assert app.screen.data == second.raw_bytes(*second.recv_span(0))
+        assert b"image/png" in app.screen.data

@@ -82,6 +82,13 @@ class InspectorScreen(Screen[None]):
         self.show_recv(self.index)
         self.query_one(HexView).focus()
 
+    def inspect(self, run: Run, index: int) -> None:
+        """Show recv `index` of `run` (the app opens one inspector again and again)."""
+        if run is not self.run:
+            self.run, self.reader = run, RunBytes(run)
+        self.show_recv(index)
+        self.query_one(HexView).focus()
+
     def show_recv(self, index: int) -> None:
         rows = len(self.run.log)
         self.index = max(0, min(index, rows - 1))

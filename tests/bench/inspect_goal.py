@@ -3,7 +3,7 @@
 A real fetch of `recvs` x `bufsize` bytes from the fast server, keeping the raw stream
 as the app does (on disk past 4 MiB), then rows at the start, the middle, the end and at
 random are opened two ways: the core alone (read that recv's bytes, lay out a screenful
-of hex lines), and the app's inspector screen pushed in a headless app, until drawn. The
+of hex lines), and a new inspector screen pushed in a headless app, until drawn. The
 same screen over a run of ten recvs is the reference: what Textual's screen switch costs
 whatever the run. Last, the real app in tmux (as goal 6): Enter on a row of its own
 million-row run, key to screen, and Left within the inspector.

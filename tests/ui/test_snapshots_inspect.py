@@ -9,13 +9,13 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from sockview.core.demo import DemoServer
-from sockview.core.request import RequestStyle
-from sockview.ui.app import SockviewApp, create_app
+from sockview.ui.app import SockviewApp
 from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 
-from .conftest import WAIT_LIMIT, make_settings
-from .test_snapshots import FakeClock, masked, snapshot_app
+from ..conftest import send_parts
+from .conftest import WAIT_LIMIT
+from .test_snapshots import masked, snapshot_app
 
 SIZE = (100, 32)
 
@@ -63,20 +63,29 @@ def test_inspector_header_row(snap_compare, demo_fixed: DemoServer) -> None:
     )
 
 
-def test_inspector_chunked_framing(snap_compare, demo_fixed: DemoServer) -> None:
-    """A chunked body of 300 bytes, one recv: the chunk size line `12c␍␊` (`◀ chunk 0x12c
-    = 300`), the CRLF after the data and the last chunk `0←↓←↓` (`◀ last chunk (0); end of
-    body`) in the framing colour, bold; the body's pattern bytes between them."""
-    url = demo_fixed.url("/chunked/300")
-    # The demo frames in chunks only for HTTP/1.1.
-    app = create_app(make_settings(url, clock=FakeClock(), style=RequestStyle.HTTP11))
+def test_inspector_chunked_framing(snap_compare, serve) -> None:
+    """A chunked body of 300 bytes, sent in one piece and read in one recv, scrolled to its
+    end: `◀ end of header` where the blank line starts, `◀ body starts; chunk 0x12c = 300`
+    on the next line, by the chunk size line `12c←↓` (cut at the panel's edge), the CRLF
+    after the data and the last chunk `0←↓←↓` (`◀ last chunk (0)`) in the framing
+    colour, bold; the body's bytes (0 to 255, then 0 to 43) between them in the plain
+    colour."""
+    body = bytes(range(256)) + bytes(range(44))
+    head = (
+        b"HTTP/1.1 200 OK\r\nServer: sockview-test\r\nContent-Type: application/octet-stream"
+        b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    # One send: loopback hands it over whole, so there is one recv on every run.
+    server = serve(send_parts(head + b"12c\r\n" + body + b"\r\n0\r\n\r\n"))
+    url = server.url("/chunked")
+    app = snapshot_app(url)
     assert snap_compare(
         app,
         terminal_size=SIZE,
         run_before=after_fetch(
             ("home", "enter", "end"),
             lambda app: isinstance(app.screen, InspectorScreen),
-            masked(url, demo_fixed.port),
+            masked(url, server.port),
         ),
     )
 

@@ -1,5 +1,5 @@
-"""Snapshots of the app explaining itself: help, settings, a cancel, a redirect, and a
-small terminal. Made stable as in test_snapshots.py (deterministic demo, fake clock,
+"""Snapshots of the app explaining itself: help, settings, a cancel, a redirect, a 404
+and a small terminal. Made stable as in test_snapshots.py (deterministic demo, fake clock,
 the port masked in the URL input)."""
 
 from __future__ import annotations
@@ -87,6 +87,24 @@ def test_redirect(snap_compare, serve) -> None:
     app = snapshot_app(url)
     assert snap_compare(
         app,
+        terminal_size=SIZE_NARROW,
+        run_before=settle(lambda app: app.fetch_state == "done", masked(url, server.port)),
+    )
+
+
+def test_not_found(snap_compare, serve) -> None:
+    """A 404 with a small HTML page at 80x24: the status line says `✔ done · 404 Not
+    Found` in a warning colour (yellow, not the green of a 200); the header panel shows
+    the 404, its headers and 67 + 4 (blank line) + 13 (body) = 84."""
+    server = serve(
+        send_parts(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n"
+            b"<h1>gone</h1>"
+        )
+    )
+    url = server.url("/cover.png")
+    assert snap_compare(
+        snapshot_app(url),
         terminal_size=SIZE_NARROW,
         run_before=settle(lambda app: app.fetch_state == "done", masked(url, server.port)),
     )

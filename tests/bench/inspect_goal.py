@@ -1,4 +1,4 @@
-"""Goal 12: the inspector opens any row of a run of a million recvs at once (<= 50 ms).
+"""Goal 13: the inspector opens any row of a run of a million recvs at once (<= 50 ms).
 
 A real fetch of `recvs` x `bufsize` bytes from the fast server, keeping the raw stream
 as the app does (on disk past 4 MiB), then rows at the start, the middle, the end and at
@@ -109,7 +109,7 @@ def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) 
     on_disk = run.wire is not None and not run.wire.in_memory
     report.add(
         Row(
-            "12",
+            "13",
             f"inspector, one row of a run of {count:,} recvs (raw stream"
             f" {run.total / 1e6:.0f} MB {'on disk' if on_disk else 'in memory'})",
             f"median {statistics.median(shown) * 1e3:.0f} ms",
@@ -130,7 +130,7 @@ def goal_inspect(report: Report, server: BenchServer, recvs: int, bufsize: int) 
     if enter:
         report.add(
             Row(
-                "12",
+                "13",
                 f"inspector in the app (tmux, 120x40), a run of {recvs:,} recvs: Enter on"
                 " a row, key to screen",
                 f"median {statistics.median(enter) * 1e3:.0f} ms",

@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="1,2,3,4,5,6,7,8,9,10,11,12",
+        default="1,2,3,4,5,6,7,8,9,10,11,12,13",
         help="goals to run, comma-separated (default all)",
     )
     args = parser.parse_args(argv)
@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             from tests.bench import app_goals
 
             app_goals.run(report, server, args, only)
-        if "12" in only:
+        if "13" in only:
             from tests.bench import inspect_goal
 
             inspect_goal.goal_inspect(report, server, args.table_recvs, 512)

@@ -233,5 +233,5 @@ def test_plain_summary_has_the_phases_and_the_connection(demo: DemoServer, capsy
     assert main([demo.url("/bytes/1000"), "--plain", "--rcvbuf", "4096"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[1].startswith("sockview: dns ") and "tls —" in err[1]
-    assert err[2].startswith("sockview: 127.0.0.1:") and f"→ 127.0.0.1:{demo.port} (IPv4)" in err[2]
+    assert err[2].startswith("sockview: 127.0.0.1:") and f"→ 127.0.0.1:{demo.port} · IPv4" in err[2]
     assert "(asked 4096)" in err[2] or sys.platform != "linux"

@@ -514,27 +514,11 @@ def _summary(run: Run, result: Finished) -> str:
     if any(ms is not None for _, ms in run.phases.steps()):  # a run file may hold none
         lines.append(run.phases.line())
     if run.local is not None:
-        lines.append(connection_line(run))
+        line = run.connection_line()
+        if run.kernel_note:
+            line += f" · {run.kernel_note}"
+        lines.append(visible(line))
     return "\n".join(f"sockview: {line}" for line in lines)
-
-
-def connection_line(run: Run) -> str:
-    """`127.0.0.1:50514 → 127.0.0.1:8000 (IPv4) · rcvbuf 131072`, TLS details after."""
-    parts = [f"{run.local or '?'} → {run.peer_address or run.peer}"]
-    if run.family:
-        parts[0] += f" ({run.family})"
-    if run.rcvbuf is not None:
-        asked = f" (asked {run.rcvbuf_asked})" if run.rcvbuf_asked is not None else ""
-        parts.append(f"rcvbuf {run.rcvbuf}{asked}")
-    if run.tls_version:
-        parts.append(f"{run.tls_version} {run.tls_cipher or ''}".rstrip())
-    if run.cert_subject:
-        parts.append(f"certificate {visible(run.cert_subject)}")
-    if run.cert_issuer:
-        parts.append(f"issued by {visible(run.cert_issuer)}")
-    if run.kernel_note:
-        parts.append(run.kernel_note)
-    return " · ".join(parts)
 
 
 def _save_plain(run: Run, body: BodySink, chosen: str, say: Callable[[str], None]) -> int:

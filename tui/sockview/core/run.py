@@ -315,6 +315,25 @@ class Run:
         position = bisect.bisect_right([d.index for d in self.delays], index)
         return self.delays[position - 1] if position else None
 
+    def connection_line(self) -> str:
+        """`127.0.0.1:50514 → 127.0.0.1:8000 · IPv4 · rcvbuf 131072 (asked 4096)`, then
+        for TLS the version, cipher and certificate. Server text: escape it to show it."""
+        if self.local is None:
+            return f"→ {self.peer}"
+        parts = [f"{self.local} → {self.peer_address or self.peer}"]
+        if self.family:
+            parts.append(self.family)
+        if self.rcvbuf is not None:
+            asked = f" (asked {self.rcvbuf_asked})" if self.rcvbuf_asked is not None else ""
+            parts.append(f"rcvbuf {self.rcvbuf}{asked}")
+        if self.tls_version:
+            parts.append(f"{self.tls_version} {self.tls_cipher or ''}".rstrip())
+        if self.cert_subject:
+            parts.append(f"certificate {self.cert_subject}")
+        if self.cert_issuer:
+            parts.append(f"issued by {self.cert_issuer}")
+        return " · ".join(parts)
+
     @property
     def replayed(self) -> bool:
         """True for a run read from a file (or played back from one)."""

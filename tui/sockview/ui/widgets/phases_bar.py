@@ -62,7 +62,7 @@ def phases_text(
             text.append("█ ", style=PHASE_COLOURS[name])
         text.append(_step(name, ms), style=PHASE_COLOURS[name] if not marks else "")
     text.append("\n")
-    connection = connection_text(run)
+    connection = run.connection_line()
     for old, new in (masks or {}).items():
         connection = connection.replace(old, new)
     text.append(visible(connection), style="dim")
@@ -71,25 +71,6 @@ def phases_text(
 
 def _step(name: str, ms: float | None) -> str:
     return f"{name} —" if ms is None else f"{name} {ms:.1f} ms"
-
-
-def connection_text(run: Run) -> str:
-    """`127.0.0.1:50514 → 127.0.0.1:8000 · IPv4 · rcvbuf 131072 · TLSv1.3 ...`."""
-    if run.local is None:
-        return f"→ {run.peer}"
-    parts = [f"{run.local} → {run.peer_address or run.peer}"]
-    if run.family:
-        parts.append(run.family)
-    if run.rcvbuf is not None:
-        asked = f" (asked {run.rcvbuf_asked})" if run.rcvbuf_asked is not None else ""
-        parts.append(f"rcvbuf {run.rcvbuf}{asked}")
-    if run.tls_version:
-        parts.append(f"{run.tls_version} {run.tls_cipher or ''}".rstrip())
-    if run.cert_subject:
-        parts.append(f"cert {run.cert_subject}")
-    if run.cert_issuer:
-        parts.append(f"issued by {run.cert_issuer}")
-    return " · ".join(parts)
 
 
 class PhasesBar(Static):

@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the kernel for this receive buffer (SO_RCVBUF) before connecting",
     )
     parser.add_argument(
+        "--no-keep",
+        action="store_true",
+        help="the app: keep neither the body nor the raw bytes, only each recv's size and"
+        " time (nothing to save or show; the fastest fetch)",
+    )
+    parser.add_argument(
         "--no-kernel-view",
         action="store_true",
         help="do not sample the kernel's queue and window (FIONREAD, TCP_INFO)",
@@ -302,6 +308,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         compare=args.compare or [],
         fail=args.fail,
         follow=args.location,
+        keep=not args.no_keep,
     )
 
 
@@ -326,6 +333,8 @@ def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> N
             parser.error(f"{option} needs a path, not an empty string")
     if args.log is not None and not args.plain:
         parser.error("--log is for plain mode: add --plain")
+    if args.no_keep and args.plain:
+        parser.error("--no-keep is for the app: plain mode keeps the body only with -o")
     if args.fail and not args.plain:
         parser.error("--fail is for plain mode: add --plain")
     if args.output == STDOUT and not args.plain:

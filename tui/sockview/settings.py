@@ -51,6 +51,8 @@ class Settings:
     """Plain mode: exit 22 when the server answers 400 or more (the body is still saved)."""
     follow: bool = False
     """Plain mode: follow redirects (-L)."""
+    keep: bool = True
+    """The app keeps the body and the raw bytes (off with --no-keep: only sizes and times)."""
 
     def describe(self, bufsize_shown: int | None = None) -> str:
         """One line for the status line: the delay, the bufsize, and what differs from
@@ -73,6 +75,8 @@ class Settings:
             parts.append(f"+{len(headers)} header{'s' if len(headers) > 1 else ''}")
         if options.insecure:
             parts.append("TLS not verified")
+        if not self.keep:
+            parts.append("body not kept")
         return " · ".join(parts)
 
     def edit(

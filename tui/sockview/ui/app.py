@@ -355,6 +355,9 @@ class SockviewApp(App[int]):
         options = replace(
             self.options, emit_interval=max(self.options.emit_interval, 1 / REFRESH_RATE)
         )
+        if not self.settings.keep:  # --no-keep: plain mode's loop, one buffer written over
+            self._start(Fetch(target, options, delay=self.delay, body=DiscardBody()))
+            return
         # The raw stream is kept for the inspector; a counted body is a slice of it.
         wire = WireStore()
         self._start(Fetch(target, options, delay=self.delay, body=WireBody(wire), wire=wire))
@@ -636,6 +639,9 @@ class SockviewApp(App[int]):
             self.notify("Nothing to save yet: no response header has arrived.", markup=False)
             return
         run = fetch.run
+        if not isinstance(run.body, ReadableBody):
+            self.notify(f"{self._not_kept()}: nothing to save.", markup=False)
+            return
         if self.is_web:  # --serve: the body goes to the browser, never onto the server's disk
             name = safe_name(Path(chosen).name) if chosen else run.default_name()
             name = name_for_status(name, head.status, run.content_type)
@@ -739,6 +745,9 @@ class SockviewApp(App[int]):
         if run is None or run.head is None:
             self.notify("No body yet: no response header has arrived.", markup=False)
             return
+        if not isinstance(run.body, ReadableBody) and not run.replayed:
+            self.notify(f"{self._not_kept()}: nothing to show.", markup=False)
+            return
         self.push_screen(PreviewScreen(run))
 
     # -- keys ---------------------------------------------------------------------------
@@ -816,7 +825,7 @@ class SockviewApp(App[int]):
 
     def action_save_as(self) -> None:
         run = self.current_run
-        if run is None or run.head is None:
+        if run is None or run.head is None or not isinstance(run.body, ReadableBody):
             self.save_to(None)  # says why there is nothing to save
             return
         suggestion = self.settings.output or str(Path.cwd() / run.default_name())
@@ -846,7 +855,15 @@ class SockviewApp(App[int]):
     def action_record(self) -> None:
         run = self.current_run
         if run is not None:
+            if not isinstance(run.body, ReadableBody):
+                self.notify(
+                    f"{self._not_kept()}: the run file holds sizes and times only.", markup=False
+                )
             self.record_run(run, self.settings.record)
+
+    def _not_kept(self) -> str:
+        """`The body was not kept (--no-keep)`: why s, S, b and e have no body."""
+        return "The body was not kept" + ("" if self.settings.keep else " (--no-keep)")
 
     def action_runs(self) -> None:
         self.push_screen(RunsScreen(self.runs))

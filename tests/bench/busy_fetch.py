@@ -25,7 +25,7 @@ def main() -> int:
         sys.setswitchinterval(float(os.environ["SOCKVIEW_BENCH_SWITCH"]))
     body = SpooledBody() if mode == "keep" else DiscardBody()
     fetch = Fetch(parse_url(url), body=body)
-    worker = threading.Thread(target=fetch.run)
+    worker = threading.Thread(target=fetch.perform)
     worker.start()
     spins = 0
     while worker.is_alive():

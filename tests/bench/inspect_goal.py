@@ -3,10 +3,10 @@
 A real fetch of `recvs` x `bufsize` bytes from the fast server, keeping the raw stream
 as the app does (on disk past 4 MiB), then rows at the start, the middle, the end and at
 random are opened two ways: the core alone (read that recv's bytes, lay out a screenful
-of hex lines), and a new inspector screen pushed in a headless app, until drawn. The
-same screen over a run of ten recvs is the reference: what Textual's screen switch costs
-whatever the run. Last, the real app in tmux (as goal 6): Enter on a row of its own
-million-row run, key to screen, and Left within the inspector.
+of hex lines), and the inspector shown in a headless app, until drawn. The same over a
+run of ten recvs is the reference: what showing the inspector costs whatever the run.
+Last, the real app in tmux (as goal 6): Enter on a row of its own million-row run, key
+to screen, and Left within the inspector.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sockview.core.run import Run
 from sockview.core.url import parse_url
 from sockview.core.wire import WireBody, WireStore
 from sockview.ui.app import create_app
-from sockview.ui.screens.inspector import InspectorScreen
+from sockview.ui.widgets.inspector import Inspector
 from tests.bench.app_goals import TmuxApp
 from tests.bench.run import BenchServer, Report, Row
 from tests.ui.conftest import make_settings
@@ -66,11 +66,11 @@ async def app_times(run: Run, rows: list[int]) -> list[float]:
         await pilot.pause()
         for index in rows:
             start = time.perf_counter()
-            await app.push_screen(InspectorScreen(run, index))
-            await pilot.pause()  # until the screen has been drawn
+            app.inspect(run, index)
+            await pilot.pause()  # until the inspector has been drawn
             times.append(time.perf_counter() - start)
-            assert isinstance(app.screen, InspectorScreen) and app.screen.data is not None
-            app.pop_screen()
+            assert app.inspecting and app.query_one(Inspector).data is not None
+            await pilot.press("escape")
             await pilot.pause()
     return times
 

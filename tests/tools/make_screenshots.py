@@ -32,7 +32,6 @@ from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
 from sockview.settings import Settings
 from sockview.ui.app import SockviewApp, create_app
-from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.widgets.recv_table import RecvTable
 
@@ -110,7 +109,7 @@ async def main(out: Path) -> None:
             out,
             finished,
             ("home", "enter", *["down"] * 12),
-            lambda app: isinstance(app.screen, InspectorScreen),
+            lambda app: app.inspecting,
         )
         await shoot(
             create_app(settings(done)),

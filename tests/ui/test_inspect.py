@@ -8,9 +8,9 @@ from sockview.core.run import Run
 from sockview.core.sample_image import sample_png
 from sockview.core.url import parse_url
 from sockview.ui.app import SockviewApp, create_app
-from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.widgets.hex_view import HexView
+from sockview.ui.widgets.inspector import Inspector
 from sockview.ui.widgets.recv_table import RecvTable
 
 from ..conftest import send_parts
@@ -35,25 +35,27 @@ async def test_enter_shows_exactly_the_bytes_of_that_recv(demo, relay) -> None:
         rows = len(run.log)
         assert rows > 3 and run.total == len(sent)
 
-        async def inspect(index: int) -> InspectorScreen:
-            screen = app.screen
-            assert isinstance(screen, InspectorScreen)
+        async def inspect(index: int) -> Inspector:
+            assert app.inspecting
+            screen = app.query_one(Inspector)
             assert screen.index == index
             start, stop = run.recv_span(index)
             assert screen.data == sent[start:stop]
             return screen
 
         await pilot.press("home", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         assert run.head.head_index == 0
         await inspect(0)
         assert "end of header" in screen_text(app) and "HTTP/1.1 200 OK←" in screen_text(app)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, InspectorScreen), "closed")
+        await wait_for(pilot, lambda: not app.inspecting, "closed")
+        assert app.focused is app.query_one(RecvTable)
+        assert "HTTP/1.1 200 OK←" not in screen_text(app)
 
         middle = rows // 2
         await pilot.press(*["down"] * middle, "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         await inspect(middle)
         # Left and right step through the recvs, and stop at either end.
         await pilot.press("right")
@@ -63,7 +65,7 @@ async def test_enter_shows_exactly_the_bytes_of_that_recv(demo, relay) -> None:
         await pilot.press("escape")
 
         await pilot.press("end", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         await inspect(rows - 1)
         await pilot.press("right")
         await inspect(rows - 1)
@@ -80,10 +82,11 @@ async def test_a_large_recv_pages(serve) -> None:
         largest = sizes.index(max(sizes))
         assert max(sizes) > 16 * 30  # more lines than the screen has
         await pilot.press("home", *["down"] * largest, "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
-        assert app.screen.index == largest
-        view = app.screen.query_one(HexView)
-        assert view.line_count == (app.screen.dump.size + 15) // 16
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
+        inspector = app.query_one(Inspector)
+        assert inspector.index == largest
+        view = inspector.query_one(HexView)
+        assert view.line_count == (inspector.dump.size + 15) // 16
         assert view.scroll_y == 0
         await pilot.press("pagedown")
         assert view.scroll_y > 0
@@ -98,9 +101,9 @@ async def test_a_run_without_its_bytes_says_so(demo) -> None:
         log.times_ns.append(1_000_000)
         log.sizes.append(512)
         run = Run(target=parse_url("http://127.0.0.1/"), bufsize=512, log=log)
-        await app.push_screen(InspectorScreen(run, 0))
+        app.inspect(run, 0)
         await pilot.pause()
-        assert app.screen.data is None
+        assert app.query_one(Inspector).data is None
         assert "The bytes of this recv were not kept" in screen_text(app)
 
 
@@ -176,18 +179,19 @@ async def test_the_inspector_follows_the_current_run(demo) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await fetched(pilot, app)
         await pilot.press("home", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         first = app.current_run
-        assert app.screen.data == first.raw_bytes(*first.recv_span(0))
+        inspector = app.query_one(Inspector)
+        assert inspector.data == first.raw_bytes(*first.recv_span(0))
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, InspectorScreen), "closed")
+        await wait_for(pilot, lambda: not app.inspecting, "closed")
         app.query_one("#url").value = demo.url("/cover.png")
         await pilot.press("u", "enter")
         await wait_for(pilot, lambda: app.current_run is not first, "the second fetch")
         await fetched(pilot, app)
         await pilot.press("escape", "home", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         second = app.current_run
-        assert app.screen.run is second and app.screen.index == 0
-        assert app.screen.data == second.raw_bytes(*second.recv_span(0))
-        assert b"image/png" in app.screen.data
+        assert inspector.run is second and inspector.index == 0
+        assert inspector.data == second.raw_bytes(*second.recv_span(0))
+        assert b"image/png" in inspector.data

@@ -13,7 +13,6 @@ from sockview.core.body import ReadableBody
 from sockview.core.demo import DemoServer
 from sockview.core.runfile import read_run
 from sockview.ui.app import create_app
-from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.widgets.recv_table import RecvTable
 
@@ -70,7 +69,7 @@ async def test_a_fetch_without_keeping_counts_everything_and_says_so(
         assert back.log.sizes == run.log.sizes and not isinstance(back.body, ReadableBody)
 
         await pilot.press("home", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen), "the inspector")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
         await wait_for(
             pilot,
             lambda: "The bytes of this recv were not kept" in screen_text(app),

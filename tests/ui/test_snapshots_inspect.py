@@ -10,7 +10,6 @@ from textual.pilot import Pilot
 
 from sockview.core.demo import DemoServer
 from sockview.ui.app import SockviewApp
-from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 
 from ..conftest import send_parts
@@ -57,7 +56,7 @@ def test_inspector_header_row(snap_compare, demo_fixed: DemoServer) -> None:
         terminal_size=SIZE,
         run_before=after_fetch(
             ("home", "enter"),
-            lambda app: isinstance(app.screen, InspectorScreen),
+            lambda app: app.inspecting,
             masked(url, demo_fixed.port),
         ),
     )
@@ -84,7 +83,7 @@ def test_inspector_chunked_framing(snap_compare, serve) -> None:
         terminal_size=SIZE,
         run_before=after_fetch(
             ("home", "enter", "end"),
-            lambda app: isinstance(app.screen, InspectorScreen),
+            lambda app: app.inspecting,
             masked(url, server.port),
         ),
     )

@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input
 
 from sockview.core.body import DiscardBody, ReadableBody
@@ -63,12 +64,12 @@ from sockview.ui.download import send_download
 from sockview.ui.messages import FetchUpdate, SaveDone
 from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.help import HelpScreen, key_rows
-from sockview.ui.screens.inspector import InspectorScreen
 from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.screens.settings import SettingsScreen
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
+from sockview.ui.widgets.inspector import Inspector
 from sockview.ui.widgets.kernel_plot import KernelPlot
 from sockview.ui.widgets.key_footer import KeyFooter
 from sockview.ui.widgets.phases_bar import PhasesBar
@@ -277,7 +278,7 @@ class SockviewApp(App[int]):
         self.runs: list[Run] = []
         """This session's runs, oldest first (at most `MAX_RUNS`)."""
         self.fetch_id = 0
-        self._inspector: InspectorScreen | None = None
+        self._inspecting = False
         self._retired: dict[int, RunSource] = {}
         """Fetches replaced while still running; their bodies close when they end."""
         self.rows = 0
@@ -317,8 +318,9 @@ class SockviewApp(App[int]):
                 yield HeaderPanel(id="head")
                 yield ChunkSparkline(id="sizes")
                 yield KernelPlot(id="kernel")
+        yield Inspector(id="inspector")
         yield StatusBar(id="status")
-        yield KeyFooter()
+        yield KeyFooter(id="keys")
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._settle_memory)
@@ -731,14 +733,39 @@ class SockviewApp(App[int]):
     def _inspect(self, message: RecvTable.Chosen) -> None:
         run = self.current_run
         if run is not None and message.index < len(run.log):
-            # One inspector for the session, installed: opening it again skips building
-            # the screen and its styles (key to screen 86 -> 63 ms in tmux; bench goal 12).
-            if self._inspector is None:
-                self._inspector = InspectorScreen(run, message.index)
-                self.install_screen(self._inspector, "inspector")
-            else:
-                self._inspector.inspect(run, message.index)
-            self.push_screen("inspector")
+            self.inspect(run, message.index)
+
+    @property
+    def inspecting(self) -> bool:
+        """Whether the inspector shows, in place of the main view."""
+        return self._inspecting
+
+    def inspect(self, run: Run, index: int) -> None:
+        """Show recv `index` of `run` in the inspector, in place of the main view."""
+        inspector = self.query_one(Inspector)
+        # Shown in this screen rather than as a screen of its own: a screen switch
+        # took 70 ms from key to screen in tmux, this a fraction (bench goal 13).
+        with self.batch_update():
+            for widget in self._main_view():
+                widget.display = False
+            inspector.display = True
+            inspector.inspect(run, index)
+        self._inspecting = True
+        self.refresh_bindings()
+
+    @on(Inspector.Closed)
+    def _close_inspector(self) -> None:
+        with self.batch_update():
+            self.query_one(Inspector).display = False
+            for widget in self._main_view():
+                widget.display = True
+            self.query_one(RecvTable).focus()
+        self._inspecting = False
+        self.refresh_bindings()
+
+    def _main_view(self) -> list[Widget]:
+        """What the inspector stands in place of (it has a footer of its own)."""
+        return [self.query_one(name) for name in ("#url", "#phases", "#main", "#status", "#keys")]
 
     def action_preview(self) -> None:
         run = self.current_run
@@ -754,7 +781,7 @@ class SockviewApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.fetch_state.running
-        if isinstance(self.screen, InspectorScreen | PreviewScreen):
+        if self.inspecting or isinstance(self.screen, PreviewScreen):
             # Those screens have their own keys; the main view's wait until they close.
             return action == "quit_app"
         if action == "cancel":

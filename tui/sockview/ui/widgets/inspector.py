@@ -2,6 +2,9 @@
 
 It reads that recv's bytes only (`Run.raw_bytes`), so any row of a run of a million
 opens at once. Left and right step to the previous and next recv; Escape closes.
+It lives in the main screen, hidden until a row is opened, and then shows in place of
+the main view: a screen switch cost Textual some 70 ms in tmux (three layout passes and
+a restyle of the whole app), this a fraction of it (bench goal 13).
 """
 
 from __future__ import annotations
@@ -11,17 +14,21 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from sockview.core.hexdump import RecvDump, RunBytes, line_count
 from sockview.core.run import Run
 from sockview.ui.widgets.hex_view import HexView
-from sockview.ui.widgets.key_footer import KeyFooter
+from sockview.ui.widgets.key_footer import FixedFooter
 
 
-class InspectorScreen(Screen[None]):
-    """One recv of `run` at a time, starting at recv `index`."""
+class Inspector(Vertical):
+    """One recv of `run` at a time, starting at recv `index`; hidden until `inspect`."""
+
+    class Closed(Message):
+        """Escape: the inspector wants to be hidden again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", tooltip="Back to the recv table", id="inspect-close"),
@@ -40,7 +47,9 @@ class InspectorScreen(Screen[None]):
     ]
 
     DEFAULT_CSS = """
-    InspectorScreen {
+    Inspector {
+        display: none;
+        height: 1fr;
         & > #inspect-title {
             height: auto;
             padding: 0 1;
@@ -59,11 +68,11 @@ class InspectorScreen(Screen[None]):
     }
     """
 
-    def __init__(self, run: Run, index: int) -> None:
-        super().__init__()
-        self.run = run
-        self.reader = RunBytes(run)
-        self.index = index
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run: Run | None = None
+        self.reader: RunBytes | None = None
+        self.index = 0
         """The recv shown."""
         self.dump: RecvDump | None = None
 
@@ -76,20 +85,21 @@ class InspectorScreen(Screen[None]):
         yield Static(id="inspect-title", markup=False)
         yield Static(id="inspect-note", markup=False)
         yield HexView(id="inspect-hex")
-        yield KeyFooter()
-
-    def on_mount(self) -> None:
-        self.show_recv(self.index)
-        self.query_one(HexView).focus()
+        by_id = {binding.id: binding for binding in self.BINDINGS if isinstance(binding, Binding)}
+        quit_key = [b for b in self.app.BINDINGS if isinstance(b, Binding) and b.id == "quit"]
+        keys = [by_id["inspect-prev"], by_id["inspect-next"], by_id["inspect-close"], *quit_key]
+        yield FixedFooter(keys, id="inspect-keys")
 
     def inspect(self, run: Run, index: int) -> None:
-        """Show recv `index` of `run` (the app opens one inspector again and again)."""
-        if run is not self.run:
+        """Show recv `index` of `run`, and take the focus (the app shows the widget)."""
+        if run is not self.run or self.reader is None:
             self.run, self.reader = run, RunBytes(run)
         self.show_recv(index)
         self.query_one(HexView).focus()
 
     def show_recv(self, index: int) -> None:
+        if self.run is None or self.reader is None:
+            return
         rows = len(self.run.log)
         self.index = max(0, min(index, rows - 1))
         dump = self.dump = self.reader.recv(self.index)
@@ -134,4 +144,4 @@ class InspectorScreen(Screen[None]):
         self.show_recv(self.index + step)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.post_message(self.Closed())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets._footer import FooterKey
+
 from sockview.core.preview import BodyKind
 from sockview.core.records import RecvLog
 from sockview.core.run import Run
@@ -195,3 +197,21 @@ async def test_the_inspector_follows_the_current_run(demo) -> None:
         assert inspector.run is second and inspector.index == 0
         assert inspector.data == second.raw_bytes(*second.recv_span(0))
         assert b"image/png" in inspector.data
+
+
+async def test_the_inspectors_footer_keys_work(demo) -> None:
+    """The inspector's own footer names its keys, and a click on one does what the key does."""
+    app = create_app(make_settings(demo.url("/cover.png")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fetched(pilot, app)
+        await pilot.press("home", "enter")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
+        footer = app.query_one("#inspect-keys")
+        keys = {key.description: key for key in footer.query(FooterKey)}
+        assert list(keys) == ["Previous", "Next", "Close", "Quit"]
+        inspector = app.query_one(Inspector)
+        await pilot.click(keys["Next"])
+        await wait_for(pilot, lambda: inspector.index == 1, "the next recv")
+        await pilot.click(keys["Close"])
+        await wait_for(pilot, lambda: not app.inspecting, "closed")
+        assert app.focused is app.query_one(RecvTable)

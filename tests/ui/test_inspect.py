@@ -215,3 +215,28 @@ async def test_the_inspectors_footer_keys_work(demo) -> None:
         await pilot.click(keys["Close"])
         await wait_for(pilot, lambda: not app.inspecting, "closed")
         assert app.focused is app.query_one(RecvTable)
+
+
+async def test_keys_that_change_behind_the_inspector_show_when_it_closes(demo) -> None:
+    """Opened mid-fetch, the inspector follows the run as it grows; the fetch ends behind
+    it, and once it closes the app's footer offers Cancel no more."""
+    app = create_app(make_settings(demo.url("/cover.png"), delay=0.05, delay_on=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(RecvTable)
+        await wait_for(pilot, lambda: table.row_count >= 2, "two rows")
+        assert app.fetch_state.running
+        await pilot.press("home", "enter")
+        await wait_for(pilot, lambda: app.inspecting, "the inspector")
+        await wait_for(pilot, lambda: app.fetch_state == "done", "the fetch to end")
+        inspector = app.query_one(Inspector)
+        rows = len(app.current_run.log)
+        await pilot.press(*["right"] * rows)
+        assert inspector.index == rows - 1
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.inspecting, "closed")
+
+        def cancel_disabled() -> bool:
+            keys = app.query_one("#keys").query(FooterKey)
+            return any(key.description == "Cancel" and key.has_class("-disabled") for key in keys)
+
+        await wait_for(pilot, cancel_disabled, "the footer's Cancel to be disabled")

@@ -11,11 +11,13 @@ import contextlib
 import errno
 import select
 import socket
+import ssl
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+import trustme
 
 from sockview.core.events import ChunksReceived, Connected, Failed, Finished
 from tests.core.fetching import HANG_LIMIT, Running, start
@@ -199,3 +201,29 @@ def unanswered_port() -> Iterator[int]:
         for sock in fillers:
             sock.close()
         listener.close()
+
+
+def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    return context
+
+
+def tls_script(context: ssl.SSLContext, response: bytes = OK_RESPONSE) -> Callable[..., None]:
+    """Handshake, read the request head, answer; a failed handshake just closes."""
+
+    def script(conn: socket.socket) -> None:
+        try:
+            tls = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        with tls:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = tls.recv(4096)
+                if not more:
+                    return
+                data += more
+            tls.sendall(response)
+
+    return script

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import socket
-import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +12,14 @@ import pytest
 import trustme
 
 from sockview.cli import main
-from tests.core.hostile import OK_RESPONSE, assert_one_line, failed, fetch, finished
+from tests.core.hostile import (
+    assert_one_line,
+    failed,
+    fetch,
+    finished,
+    server_context,
+    tls_script,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,32 +32,6 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)
-
-
-def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    return context
-
-
-def tls_script(context: ssl.SSLContext, response: bytes = OK_RESPONSE) -> Callable[..., None]:
-    """Handshake, read the request head, answer; a failed handshake just closes."""
-
-    def script(conn: socket.socket) -> None:
-        try:
-            tls = context.wrap_socket(conn, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        with tls:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                more = tls.recv(4096)
-                if not more:
-                    return
-                data += more
-            tls.sendall(response)
-
-    return script
 
 
 @pytest.fixture

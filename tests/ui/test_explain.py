@@ -4,7 +4,6 @@ redirects and the first run (issue 13), driven with Pilot against loopback serve
 from __future__ import annotations
 
 import socket
-import ssl
 from typing import ClassVar
 
 import pytest
@@ -24,6 +23,7 @@ from sockview.ui.widgets.recv_table import RecvTable
 from sockview.ui.widgets.url_input import UrlInput
 
 from ..conftest import send_parts
+from ..core.hostile import server_context, tls_script
 from .conftest import make_settings, notices, screen_text, wait_for
 
 
@@ -291,24 +291,8 @@ async def test_the_palette_changes_a_setting(demo_fixed: DemoServer) -> None:
 @pytest.fixture
 def https_self_signed(serve):  # type: ignore[no-untyped-def]
     """A TLS server whose certificate no system trusts; answers 'hello'."""
-    ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-
-    def script(conn: socket.socket) -> None:
-        try:
-            tls = context.wrap_socket(conn, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        with tls:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                more = tls.recv(4096)
-                if not more:
-                    return
-                data += more
-            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-
+    context = server_context(trustme.CA().issue_cert("127.0.0.1"))
+    script = tls_script(context, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
     return serve(script, read_request=False).url("/", scheme="https")
 
 

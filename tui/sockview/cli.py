@@ -32,7 +32,7 @@ from sockview.core.runfile import RunFileError, read_run
 from sockview.core.save import SaveError, check_folder, destination, special_file
 from sockview.core.text import visible
 from sockview.core.url import UrlError, parse_url
-from sockview.plain import INTERRUPTED, STDOUT, Signalled, run_plain
+from sockview.plain import INTERRUPTED, STDOUT, Signalled, names_stdout, run_plain
 from sockview.settings import Settings
 
 MAX_TIMEOUT = 24 * 3600.0
@@ -339,8 +339,11 @@ def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> N
         parser.error("--fail is for plain mode: add --plain")
     if args.output == STDOUT and not args.plain:
         parser.error("-o - writes the body to standard output: add --plain")
-    if args.location and args.output == STDOUT:
+    if args.location and names_stdout(args.output):
         parser.error("-L with -o -: each redirect's body would go to standard output too")
+    chosen = (args.output, args.log, args.record if args.plain else None)
+    if sum(names_stdout(path) for path in chosen) > 1:
+        parser.error("-o, --log and --record: only one of them can go to standard output")
 
 
 def _check_folders(settings: Settings) -> str | None:

@@ -37,6 +37,7 @@ from sockview.core.save import (
     SaveError,
     destination,
     name_for_status,
+    own_descriptor,
     save_file,
     special_file,
 )
@@ -56,7 +57,7 @@ WRITE_ERROR = 23
 FAILED_STATUS = 22
 """The exit status with --fail when the server answered 400 or more (curl's --fail)."""
 STDOUT = "-"
-"""`-o -`: the body goes to stdout, and the book's lines to stderr."""
+"""`-o -`, `--log -`, `--record -`: that goes to stdout, and the book's lines to stderr."""
 _BODY_BACKLOG = 16 * 1024 * 1024
 """Body bytes (`-o -`) that may wait for stdout before the recv loop waits for it."""
 
@@ -278,6 +279,12 @@ def _terminating_signals():  # type: ignore[no-untyped-def]
             signal.signal(number, handler)
 
 
+def names_stdout(chosen: str | None) -> bool:
+    """True if -o, --log or --record's `chosen` is our standard output: `-`, or a path
+    such as /dev/stdout that leads to it (written as `-` is, whatever stdout leads to)."""
+    return chosen == STDOUT or own_descriptor(chosen) == 1
+
+
 def run_plain(
     settings: Settings,
     out: TextIO | None = None,
@@ -289,7 +296,8 @@ def run_plain(
     their own, and only the last body saved."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    to_stdout = settings.output == STDOUT
+    to_stdout = any(names_stdout(chosen) for chosen in (settings.output, settings.log))
+    to_stdout = to_stdout or (source is None and names_stdout(settings.record))
     stdout = Output(out, "standard output")
     messages = Output(err, "standard error")
     lines = messages if to_stdout else stdout
@@ -398,7 +406,7 @@ def _run(
     if settings.output and run.head is not None:
         status = _save_plain(run, body, settings.output, say) or status
     if settings.log:
-        status = _save_log(run, settings.log, say) or status
+        status = _save_log(run, settings.log, say, stdout) or status
     if settings.record and live:
         status = _save_record(run, settings, say) or status
     if signalled is not None:
@@ -411,6 +419,8 @@ def _run(
     elif not drained and signalled is None:
         say("sockview: standard output did not take the rest of the output\n")
         status = status or WRITE_ERROR
+    elif stdout.closed and signalled is None:
+        status = status or BROKEN_PIPE  # the reader went away before the end (the log, say)
     if stdout.error is not None and signalled is None:
         say(f"sockview: {stdout.error}\n")
         status = status or WRITE_ERROR
@@ -492,7 +502,7 @@ def _plain_body(output: str | None, stdout: Output, stopped: threading.Event) ->
     """
     if not output:
         return DiscardBody()
-    if output == STDOUT:
+    if names_stdout(output):
         return StdoutBody(stdout, stopped)
     device = special_file(output)
     if device is not None:
@@ -541,9 +551,16 @@ def _save_plain(run: Run, body: BodySink, chosen: str, say: Callable[[str], None
     return 0
 
 
-def _save_log(run: Run, chosen: str, say: Callable[[str], None]) -> int:
-    folder, name, typed = destination(chosen, "recv-log.csv")
+def _save_log(run: Run, chosen: str, say: Callable[[str], None], stdout: Output) -> int:
+    """--log: the recv records as CSV, to a new file, a device, or stdout's writer (after
+    all that it holds, so that a stalled stdout never holds up the exit)."""
     csv = run.csv_text().encode("ascii")
+    records = counted(len(run.log), "record")
+    if names_stdout(chosen):
+        stdout.put(csv)
+        say(f"sockview: wrote {records} to standard output\n")
+        return 0
+    folder, name, typed = destination(chosen, "recv-log.csv")
 
     def write(out: BinaryIO) -> None:
         out.write(csv)
@@ -553,7 +570,6 @@ def _save_log(run: Run, chosen: str, say: Callable[[str], None]) -> int:
     except SaveError as exc:
         say(f"sockview: {exc}\n")
         return 1
-    records = counted(len(run.log), "record")
     say(f"sockview: wrote {records} to {visible(str(saved.path))}\n")
     return 0
 
@@ -561,8 +577,10 @@ def _save_log(run: Run, chosen: str, say: Callable[[str], None]) -> int:
 def _save_record(run: Run, settings: Settings, say: Callable[[str], None]) -> int:
     """--record: the run, written to a run file."""
     assert settings.record is not None
+    # `-`: stdout holds nothing else (the lines went to stderr), so it is written directly.
+    chosen = "/dev/stdout" if settings.record == STDOUT else settings.record
     try:
-        saved = write_run(run, settings.record, with_body=settings.record_body)
+        saved = write_run(run, chosen, with_body=settings.record_body)
     except (SaveError, RunFileError) as exc:
         say(f"sockview: {visible(str(exc))}\n")
         return 1

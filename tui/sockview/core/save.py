@@ -244,8 +244,11 @@ class DeviceFile:
         self.path = Path(path)
         self.where = str(self.path)
         self.size = 0
+        own = own_descriptor(str(self.path))
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+            # Ours (/dev/stdout, /dev/fd/N): a copy of the descriptor goes on where it
+            # stands; opening the path anew would write a regular file from its start.
+            fd = os.dup(own) if own is not None else os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise SaveError(f"cannot write to {self.path}: {_reason(exc)}") from None
         self.file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
@@ -273,15 +276,44 @@ class DeviceFile:
 
 
 def special_file(chosen: str | None) -> Path | None:
-    """The path `chosen` names, if it is an existing file that is neither regular nor a folder."""
+    """The path `chosen` names, if it is an existing file that is neither regular nor a
+    folder, or one of our open descriptors (`own_descriptor`), whatever it leads to."""
     if not chosen or chosen == "-":
         return None
     path = Path(chosen).expanduser()
+    if own_descriptor(chosen) is not None:
+        return path
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return None
     return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else path
+
+
+_FD_FOLDERS = ("/proc/self/fd", "/dev/fd")
+
+
+def own_descriptor(chosen: str | None) -> int | None:
+    """The number of our open descriptor that `chosen` names (`/dev/stdout`, `/dev/stderr`,
+    `/dev/fd/N`, `/proc/self/fd/N`, or a symlink to one), else None.
+
+    Such a path is a stream of ours, not a file to name: `--log /dev/stdout > out.txt`
+    leads to out.txt, a regular file, that is still written as stdout, never renamed.
+    """
+    if not chosen or chosen == "-":
+        return None
+    folders = {os.path.realpath(folder) for folder in _FD_FOLDERS if os.path.isdir(folder)}
+    path = Path(chosen).expanduser()
+    for _ in range(40):  # the kernel's limit on a chain of symlinks
+        try:
+            if os.path.realpath(path.parent) in folders and path.name.isdigit():
+                fd = int(path.name)
+                os.fstat(fd)
+                return fd
+            path = path.parent / os.readlink(path)
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def name_for_status(name: str, status: int, content_type: str | None = None) -> str:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ScriptedServer
+from tests.core.fetching import wait_for
 from tests.core.test_hostile_round2_io import (
+    blocked_writing_a_pipe,
     ended,
     pattern,
     running,
@@ -108,3 +114,94 @@ def test_log_to_dev_fd_n_continues_the_file_where_it_stands(demo, tmp_path: Path
     written = log.read_bytes()
     assert written.startswith(b"before\n" + CSV_HEAD), written[:100]
     assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]
+
+
+# -- a stdout that stalls during an endless fetch ------------------------------------------
+
+BUFSIZE = 64
+"""Small recvs: many rows (about 12 bytes each) for each byte of body."""
+SENT_LIMIT = 256 * 1024 * 1024
+"""Where the endless server gives up: far above what a bounded backlog lets through
+(plain mode's LINES_BACKLOG of rows of at most BUFSIZE bytes each, plus the kernel's buffers)."""
+
+
+class Endless:
+    """A server script: a close-delimited body sent as fast as the client takes it."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __call__(self, conn: socket.socket) -> None:
+        conn.settimeout(None)  # held by flow control for as long as the test needs
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+        chunk = bytes(65536)
+        while self.sent < SENT_LIMIT:
+            self.sent += conn.send(chunk)
+
+    def held(self) -> Callable[[], bool]:
+        """True once the server has sent nothing for 250 polls in a row (half a second at
+        least): flow control holds it in send(). Fails the test once it sent SENT_LIMIT."""
+        seen = [-1, 0]
+
+        def check() -> bool:
+            if self.sent >= SENT_LIMIT:
+                raise AssertionError(f"the server was never held: it sent {self.sent} bytes")
+            if self.sent == seen[0]:
+                seen[1] += 1
+                return seen[1] >= 250
+            seen[:] = [self.sent, 0]
+            return False
+
+        return check
+
+
+def resident_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "closed", "deadline"])
+def test_a_stalled_stdout_holds_the_fetch_and_the_server_not_memory(how: str) -> None:
+    # `sockview --plain URL | less`, and nobody scrolls: the rows wait for stdout up to
+    # plain.LINES_BACKLOG, then the recv loop waits, and TCP flow control holds the server.
+    if not Path(f"/proc/{os.getpid()}/task").is_dir():
+        pytest.skip("needs /proc to see the process wait on its stdout")
+    endless = Endless()
+    server = ScriptedServer(endless)
+    args = [server.url("/endless"), "--bufsize", str(BUFSIZE), "--rcvbuf", "65536"]
+    if how == "deadline":
+        args += ["--deadline", "8"]
+    try:
+        with running(sockview(*args)) as process:
+            wait_for(blocked_writing_a_pipe(process), "a write to the full stdout")
+            wait_for(endless.held(), "the server held by flow control")
+            # The rows waiting: at most LINES_BACKLOG and one report's worth, not a line
+            # for each of the recvs that an unbounded queue would keep taking.
+            assert resident_bytes(process.pid) < 200 * 1024 * 1024
+            assert process.poll() is None
+            if how == "ctrl-c":
+                process.send_signal(signal.SIGINT)
+            elif how == "sigterm":
+                process.send_signal(signal.SIGTERM)
+            elif how == "closed":
+                assert process.stdout is not None
+                process.stdout.close()
+            status, err = ended(process)
+    finally:
+        server.close()
+    assert "Traceback" not in err
+    if how == "ctrl-c":
+        assert status == 130
+        assert err.startswith("sockview: interrupted\n")
+    elif how == "sigterm":
+        assert status == 143
+        assert err.startswith("sockview: terminated\n")
+    elif how == "closed":
+        assert status == 141
+    else:
+        assert status == 1
+        assert "(--deadline)" in err
+    assert endless.sent < SENT_LIMIT

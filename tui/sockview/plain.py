@@ -5,8 +5,9 @@ a summary and any saving go to stderr. Ctrl-C, SIGTERM and SIGHUP cancel the fet
 keep what came.
 
 The fetch thread never writes a stream itself: it hands its lines to a writer thread, so
-a stdout that nobody reads (a paused pager, a stalled pipe) cannot hold the recv loop,
-and a signal or `--deadline` still acts at once.
+a stdout that nobody reads (a paused pager, a stalled pipe) holds the recv loop only once
+LINES_BACKLOG bytes of lines wait (as the book's print() would, at once), and a signal,
+`--deadline` or a closed stdout still acts at once.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ STDOUT = "-"
 """`-o -`, `--log -`, `--record -`: that goes to stdout, and the book's lines to stderr."""
 _BODY_BACKLOG = 16 * 1024 * 1024
 """Body bytes (`-o -`) that may wait for stdout before the recv loop waits for it."""
+LINES_BACKLOG = 4 * 1024 * 1024
+"""Bytes of the book's lines that may wait for their stream before the recv loop waits.
+
+About 350,000 rows of 12 bytes: seconds of the fastest fetch's rows, hundreds of its
+20 ms reports, so a reader that keeps up (a terminal, a file, a pager being scrolled)
+never makes the loop wait, and a stalled one costs a few MiB rather than a row for every
+recv of an endless fetch."""
 
 
 class Signalled(BaseException):
@@ -124,7 +132,13 @@ class Output:
 
     @property
     def backlog(self) -> int:
+        """Bytes put and not yet written."""
         return self._queued_bytes
+
+    def has_room(self, limit: int, timeout: float) -> bool:
+        """Wait up to `timeout` for the backlog to fall to `limit` (or the stream to die)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._queued_bytes <= limit or self.dead, timeout)
 
     @property
     def dead(self) -> bool:
@@ -199,12 +213,22 @@ class PlainPrinter:
     """Plain mode's listener: the book's lines, handed to the writer of `lines`.
 
     When that stream goes away (`sockview --plain URL | head`), the fetch is cancelled.
+    When it stalls, the lines wait up to LINES_BACKLOG bytes, then the fetch waits too
+    (`wait_for_room`).
     """
 
-    def __init__(self, fetch: RunSource, lines: Output) -> None:
+    def __init__(
+        self,
+        fetch: RunSource,
+        lines: Output,
+        stopped: threading.Event | None = None,
+        give_up: float | None = None,
+    ) -> None:
         self.fetch = fetch
         self.run = fetch.run
         self.lines = lines
+        self._stopped = stopped or threading.Event()
+        self._give_up = give_up
         lines.on_broken.append(lambda: fetch.cancel("standard output was closed"))
 
     @property
@@ -222,6 +246,26 @@ class PlainPrinter:
             values[::2] = log.sizes[event.start : event.stop]
             values[1::2] = log.totals[event.start : event.stop]
             self.lines.put(_SIZE_TOTAL * rows % tuple(values))
+            if self.lines.backlog > LINES_BACKLOG:  # once a report, not once a recv
+                self.wait_for_room()
+
+    def wait_for_room(self) -> None:
+        """Back-pressure: wait until the writer has brought the backlog to LINES_BACKLOG.
+
+        This is what the book's loop does: its print() blocks the recv loop while the
+        terminal or pipe is full, the receive buffer then fills, and TCP flow control slows
+        the server. The wait ends at once on a cancel (Ctrl-C, SIGTERM, a closed stream) and
+        at `--deadline`, for whichever thread reports (the fetch's, or its watchdog's).
+        """
+        give_up = self._give_up
+        lines = self.lines
+        # Checked before each wait: once stopped, the rest of the rows never wait.
+        while lines.backlog > LINES_BACKLOG and not lines.dead:
+            if self._stopped.is_set() or getattr(self.fetch, "stopping", False):
+                return
+            if give_up is not None and time.monotonic() >= give_up:
+                return
+            lines.has_room(LINES_BACKLOG, 0.05)
 
     def print_head(self) -> None:
         head = self.run.head
@@ -383,7 +427,7 @@ def _run(
     deadline = settings.options.deadline if live else None
     give_up = None if deadline is None else began + deadline
     run = fetch.run
-    printer = PlainPrinter(fetch, lines)
+    printer = PlainPrinter(fetch, lines, stopped, give_up)
     fetch.listener = printer
     if isinstance(body, StdoutBody):
         stdout.on_broken.append(lambda: fetch.cancel("standard output was closed"))

@@ -8,6 +8,7 @@ Waits poll for a condition with a bound; nothing here times anything.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -78,8 +79,9 @@ def test_dev_stdout_redirected_to_a_file_is_written_as_stdout(
     assert "/dev/stdout-" not in err
 
 
-def test_log_dash_writes_the_csv_to_stdout_and_the_lines_to_stderr(demo) -> None:
-    with running(sockview(demo.url("/bytes/100000"), "--log", "-")) as process:
+def test_log_dash_writes_the_csv_to_stdout_and_the_lines_to_stderr(demo, tmp_path: Path) -> None:
+    process = sockview(demo.url("/bytes/100000"), "--log", "-", cwd=tmp_path)
+    with running(process):
         assert process.stdout is not None
         csv = process.stdout.read()
         status, err = ended(process)
@@ -87,13 +89,14 @@ def test_log_dash_writes_the_csv_to_stdout_and_the_lines_to_stderr(demo) -> None
     assert csv.startswith(CSV_HEAD)
     assert csv.count(b"\n") == len(rows(err)) + 1
     assert "sockview: wrote " in err and " records to standard output\n" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
     "args", [("-o", "-", "--log", "-"), ("--log", "-", "--record", "/dev/stdout")]
 )
-def test_two_things_to_stdout_is_a_usage_error(args: tuple[str, ...]) -> None:
-    with running(sockview("http://127.0.0.1:9/", *args)) as process:
+def test_two_things_to_stdout_is_a_usage_error(args: tuple[str, ...], tmp_path: Path) -> None:
+    with running(sockview("http://127.0.0.1:9/", *args, cwd=tmp_path)) as process:
         status, err = ended(process)
     assert status == 2
     assert "standard output" in err and "only one" in err
@@ -164,7 +167,9 @@ def resident_bytes(pid: int) -> int:
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "closed", "deadline"])
-def test_a_stalled_stdout_holds_the_fetch_and_the_server_not_memory(how: str) -> None:
+def test_a_stalled_stdout_holds_the_fetch_and_the_server_not_memory(
+    how: str, tmp_path: Path
+) -> None:
     # `sockview --plain URL | less`, and nobody scrolls: the rows wait for stdout up to
     # plain.LINES_BACKLOG, then the recv loop waits, and TCP flow control holds the server.
     if not Path(f"/proc/{os.getpid()}/task").is_dir():
@@ -175,7 +180,7 @@ def test_a_stalled_stdout_holds_the_fetch_and_the_server_not_memory(how: str) ->
     if how == "deadline":
         args += ["--deadline", "8"]
     try:
-        with running(sockview(*args)) as process:
+        with running(sockview(*args, cwd=tmp_path)) as process:
             wait_for(blocked_writing_a_pipe(process), "a write to the full stdout")
             wait_for(endless.held(), "the server held by flow control")
             # The rows waiting: at most LINES_BACKLOG and one report's worth, not a line
@@ -205,3 +210,16 @@ def test_a_stalled_stdout_holds_the_fetch_and_the_server_not_memory(how: str) ->
         assert status == 1
         assert "(--deadline)" in err
     assert endless.sent < SENT_LIMIT
+
+
+def test_record_dash_writes_the_run_file_to_stdout(demo, tmp_path: Path) -> None:
+    process = sockview(demo.url("/bytes/10000"), "--record", "-", cwd=tmp_path)
+    with running(process):
+        assert process.stdout is not None
+        written = process.stdout.read()
+        status, err = ended(process)
+    assert status == 0, err
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert "run.json" in archive.namelist()
+    assert rows(err)
+    assert list(tmp_path.iterdir()) == []

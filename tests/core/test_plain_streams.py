@@ -223,3 +223,14 @@ def test_record_dash_writes_the_run_file_to_stdout(demo, tmp_path: Path) -> None
         assert "run.json" in archive.namelist()
     assert rows(err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_log_dash_to_a_closed_pipe_exits_141(demo, tmp_path: Path) -> None:
+    # The lines went to stderr: the CSV is the first write to stdout, and its reader is gone.
+    process = sockview(demo.url("/bytes/10000"), "--log", "-", cwd=tmp_path)
+    assert process.stdout is not None
+    process.stdout.close()
+    with running(process):
+        status, err = ended(process)
+    assert "Traceback" not in err
+    assert status == 141, err

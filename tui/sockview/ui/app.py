@@ -8,21 +8,23 @@ status line at most `REFRESH_RATE` times a second (less often on a fast link, se
 `draw_interval`), reading the rows and every figure straight from the `Run`. That keeps
 the UI thread, which shares the GIL with the recv loop, nearly idle however fast the
 link is.
+
+This module composes the view and wires fetches, messages and keys together. Which keys
+exist and when they apply live in `keys`, the status line's words and the keys' notes in
+`status_words`, the save workers' bodies in `saving`, the palette in `commands`.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.timer import Timer
@@ -43,30 +45,31 @@ from sockview.core.events import (
 )
 from sockview.core.fetch import Fetch, FetchOptions
 from sockview.core.replay import Replay
-from sockview.core.request import METHODS, RequestStyle
-from sockview.core.run import RATE_WINDOW_NS, FetchState, Run, RunSource
-from sockview.core.runfile import RunFileError, default_run_name, dump_run, write_run
+from sockview.core.run import FetchState, Run, RunSource
+from sockview.core.runfile import default_run_name, dump_run
 from sockview.core.sample_image import sample_png
-from sockview.core.save import (
-    SaveError,
-    destination,
-    name_for_status,
-    partial_name,
-    safe_name,
-    save_file,
-)
+from sockview.core.save import destination, name_for_status, partial_name, safe_name
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url, resolve_location
 from sockview.core.wire import WireBody, WireStore
-from sockview.settings import STYLE_WORDS, Settings, delay_words
+from sockview.settings import Settings
 from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
+from sockview.ui.keys import BINDINGS, certificate_refused, key_applies, next_rcvbuf
 from sockview.ui.messages import FetchUpdate, SaveDone
+from sockview.ui.saving import record_run_file, save_body, saved_note
 from sockview.ui.screens.compare import CompareScreen
 from sockview.ui.screens.help import HelpScreen, key_rows
 from sockview.ui.screens.preview import PreviewScreen
 from sockview.ui.screens.runs import RunsScreen
 from sockview.ui.screens.settings import SettingsScreen
+from sockview.ui.status_words import (
+    INSECURE_RETRY_NOTE,
+    delay_note,
+    fetch_status,
+    not_kept,
+    rcvbuf_note,
+)
 from sockview.ui.widgets.chunk_sparkline import ChunkSparkline
 from sockview.ui.widgets.header_panel import HeaderPanel
 from sockview.ui.widgets.inspector import Inspector
@@ -102,8 +105,6 @@ NARROW = 80
 """Below this many columns the layout stacks and the footer is compact."""
 MAX_RUNS = 20
 """Runs of this session that the app keeps (for the runs list and compare)."""
-RCVBUF_CHOICES: tuple[int | None, ...] = (None, 4096, 16384, 65536)
-"""What the k key offers for the next fetch's SO_RCVBUF (None: the system's default)."""
 QUIET_AFTER = 2.0
 """Seconds without data (beyond our own delay) before the status line says so."""
 
@@ -119,137 +120,8 @@ class SockviewApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
     """A narrow terminal stacks the table over the header panel."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # Help and Quit first: a narrow terminal cuts the footer on the right.
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            key_display="?",
-            tooltip="The keys, and what the screen shows",
-            id="help",
-        ),
-        Binding("f1", "help", "Help", tooltip="The keys, and what the screen shows", id="help-f1"),
-        Binding("q", "quit_app", "Quit", tooltip="Leave sockview", id="quit"),
-        Binding(
-            "d",
-            "toggle_delay",
-            "Delay",
-            tooltip="Pause after each recv, or stop pausing; applies at the next recv",
-            id="toggle-delay",
-        ),
-        Binding(
-            "s",
-            "save",
-            "Save",
-            tooltip="Save the body now under a safe name (never overwrites)",
-            id="save",
-        ),
-        Binding("S", "save_as", "Save as", tooltip="Choose where to save the body", id="save-as"),
-        Binding("c", "cancel", "Cancel", tooltip="Stop the running fetch", id="cancel"),
-        Binding("r", "refetch", "Again", tooltip="Fetch the same URL again", id="refetch"),
-        Binding(
-            "t",
-            "toggle_request",
-            "Request",
-            tooltip="Show the exact request bytes, or the response header",
-            id="toggle-request",
-        ),
-        Binding(
-            "k",
-            "next_rcvbuf",
-            "Rcvbuf",
-            tooltip="The receive buffer (SO_RCVBUF) to ask for in the next fetch",
-            id="next-rcvbuf",
-        ),
-        Binding(
-            "b",
-            "preview",
-            "Body",
-            tooltip="Show the body: a picture, text, or hex",
-            id="preview",
-        ),
-        Binding("u", "focus_url", "URL", tooltip="Type another URL", id="focus-url"),
-        Binding(
-            "e",
-            "record",
-            "Record",
-            tooltip="Write this run to a run file, to replay or compare later",
-            id="record",
-        ),
-        Binding("l", "runs", "Runs", tooltip="This session's runs; compare two", id="runs"),
-        Binding(
-            "space",
-            "replay_pause",
-            "Pause",
-            tooltip="Pause or resume the replay",
-            id="replay-pause",
-        ),
-        Binding(
-            "plus,equals_sign",
-            "replay_speed(2)",
-            "Faster",
-            tooltip="Replay faster (up to x64)",
-            id="replay-faster",
-            key_display="+",
-        ),
-        Binding(
-            "minus",
-            "replay_speed(0.5)",
-            "Slower",
-            tooltip="Replay slower (down to x0.25)",
-            id="replay-slower",
-            key_display="-",
-        ),
-        Binding(
-            "end",
-            "replay_end",
-            "To the end",
-            show=False,
-            priority=True,
-            tooltip="Show the rest of the replay at once",
-            id="replay-end",
-        ),
-        Binding(
-            "D",
-            "demo",
-            "Demo",
-            show=False,  # the first screen and the URL input say how to start it
-            tooltip="Fetch the demo picture from sockview's own server (offline)",
-            id="demo",
-        ),
-        Binding(
-            "f",
-            "follow",
-            "Follow",
-            show=False,  # the status line names it, when the response is a redirect
-            tooltip="After a redirect (3xx with Location): fetch where it points",
-            id="follow",
-        ),
-        Binding(
-            "o",
-            "settings",
-            "Settings",
-            tooltip="Bufsize, request, method, headers, TLS check, delay: for the next fetch",
-            id="settings",
-        ),
-        Binding(
-            "i",
-            "insecure_retry",
-            "Unverified",
-            show=False,  # the failure's line names it, when it applies
-            tooltip="After a certificate error: fetch again without verifying (unsafe)",
-            id="insecure-retry",
-        ),
-        Binding(
-            "escape",
-            "cancel",
-            "Cancel",
-            show=False,
-            tooltip="Stop the running fetch",
-            id="cancel-escape",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = BINDINGS
+    """The main view's keys (`sockview.ui.keys`)."""
 
     fetch_state: reactive[FetchState] = reactive(FetchState.IDLE)
     """The current run's state, as the app last showed it."""
@@ -556,64 +428,18 @@ class SockviewApp(App[int]):
         return int(quiet) if quiet >= self.delay.allowance(self.quiet_after) else None
 
     def _show_status(self) -> None:
-        run, rows = self.current_run, self.rows
-        head = run.head if run is not None else None
-        status = FetchStatus(
-            state=self.fetch_state,
-            total=run.log.totals[rows - 1] if run is not None and rows else 0,
-            recvs=rows,
-            body_bytes=run.body_bytes(rows, self._body_stored) if run is not None else 0,
-            content_length=head.content_length if head is not None else None,
-            rate=run.rate(rows, RATE_WINDOW_NS if self.fetch_state.running else None)
-            if run is not None
-            else None,
+        status = fetch_status(
+            self.current_run,
+            self.rows,
+            self.fetch_state,
+            body_stored=self._body_stored,
             quiet=self._quiet_seconds(),
-            settings=self.settings.describe(run.bufsize if run is not None else None),
-            redirect=self._redirect_words(run),
-            reason=self._reason(run),
-            http_status=head.status if head is not None else None,
-            http_reason=head.reason if head is not None else "",
-            window_closed=run.window_closed(rows) if run is not None else False,
-            rcvbuf=self.options.rcvbuf,
+            settings=self.settings,
+            replay=self.replay,
         )
-        if run is not None and run.replayed:
-            # The delay as it was recorded, not the switch of this session.
-            change = run.delay_at(max(rows - 1, 0))
-            if change is not None:
-                status = replace(
-                    status,
-                    settings=f"{delay_words(change.enabled, change.seconds)}"
-                    f" · bufsize {run.bufsize}",
-                )
-            status = replace(status, replay=self._replay_words(run))
         if status != self._last_status:
             self._last_status = status
             self.query_one(StatusBar).show_status(status)
-
-    def _replay_words(self, run: Run) -> str:
-        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.started_at))
-        words = f"replay of {Path(run.recorded_from or '').name}, recorded {started}"
-        replay = self.replay
-        if replay is not None and replay.run is run and self.fetch_state.running:
-            words += " · paused" if replay.paused else f" · x{replay.speed:g}"
-        return words
-
-    def _redirect_words(self, run: Run | None) -> str | None:
-        """`302 → /other (f: follow)` once a redirect's head has come."""
-        location = run.location if run is not None else None
-        if run is None or location is None or run.head is None:
-            return None
-        shown = location if len(location) <= 60 else location[:59] + "…"
-        key = " (f: follow)" if self.fetch_state == FetchState.DONE else ""
-        return f"{run.head.status} → {shown}{key}"
-
-    def _reason(self, run: Run | None) -> str | None:
-        """Why the run failed; after a refused certificate, with the key that retries."""
-        if run is None or run.reason is None:
-            return None
-        if self._certificate_refused() and not self.options.insecure:
-            return f"{run.reason} · i: fetch again without verifying"
-        return run.reason
 
     def _fail_early(self, reason: str) -> None:
         """A failure before any fetch started (a bad URL): say so, change nothing else."""
@@ -642,7 +468,7 @@ class SockviewApp(App[int]):
             return
         run = fetch.run
         if not isinstance(run.body, ReadableBody):
-            self.notify(f"{self._not_kept()}: nothing to save.", markup=False)
+            self.notify(f"{not_kept(self.settings.keep)}: nothing to save.", markup=False)
             return
         if self.is_web:  # --serve: the body goes to the browser, never onto the server's disk
             name = safe_name(Path(chosen).name) if chosen else run.default_name()
@@ -662,18 +488,7 @@ class SockviewApp(App[int]):
     def _save_body(
         self, fetch: RunSource, folder: Path, name: str, partial: bool, typed: bool = False
     ) -> None:
-        body = fetch.run.body
-        if not isinstance(body, ReadableBody):
-            self.post_message(SaveDone(None, "this run's body was not kept: nothing to save"))
-            return
-        try:
-            saved = save_file(body.copy_to, folder, name, partial=partial, typed=typed)
-        except SaveError as exc:
-            self.post_message(SaveDone(None, str(exc)))
-        except (OSError, ValueError) as exc:
-            self.post_message(SaveDone(None, f"saving failed: {exc}; nothing was written"))
-        else:
-            self.post_message(SaveDone(saved))
+        self.post_message(save_body(fetch.run.body, folder, name, partial=partial, typed=typed))
 
     @work(thread=True, group="save", exit_on_error=False)
     def _send_body(self, fetch: Fetch, name: str, partial: bool) -> None:
@@ -686,22 +501,8 @@ class SockviewApp(App[int]):
     def _on_save_done(self, message: SaveDone) -> None:
         if self._quitting:
             return
-        saved = message.saved
-        if saved is None:
-            self.notify(
-                visible(message.error or "saving failed"),
-                title="Not saved",
-                severity="error",
-                markup=False,
-            )
-            return
-        if message.run_file:
-            self.notify(
-                f"Recorded the run to {visible(str(saved.path))}", title="Recorded", markup=False
-            )
-            return
-        described = visible(saved.describe(thousands=True))
-        self.notify(described[0].upper() + described[1:], title="Saved", markup=False)
+        text, title, severity = saved_note(message)
+        self.notify(text, title=title, severity=severity, markup=False)
 
     def record_run(self, run: Run, chosen: str | None) -> None:
         """Write `run` to a run file at `chosen` (a file or folder; None: here), on a worker."""
@@ -718,14 +519,8 @@ class SockviewApp(App[int]):
 
     @work(thread=True, group="save", exit_on_error=False)
     def _record(self, run: Run, chosen: str | None) -> None:
-        try:
-            saved = write_run(run, chosen, with_body=self.settings.record_body)
-        except (SaveError, RunFileError) as exc:
-            self.post_message(SaveDone(None, str(exc), run_file=True))
-        except (OSError, ValueError) as exc:
-            self.post_message(SaveDone(None, f"recording failed: {exc}", run_file=True))
-        else:
-            self.post_message(SaveDone(saved, run_file=True))
+        with_body = self.settings.record_body
+        self.post_message(record_run_file(run, chosen, with_body=with_body))
 
     # -- looking inside ------------------------------------------------------------------
 
@@ -773,47 +568,14 @@ class SockviewApp(App[int]):
             self.notify("No body yet: no response header has arrived.", markup=False)
             return
         if not isinstance(run.body, ReadableBody) and not run.replayed:
-            self.notify(f"{self._not_kept()}: nothing to show.", markup=False)
+            self.notify(f"{not_kept(self.settings.keep)}: nothing to show.", markup=False)
             return
         self.push_screen(PreviewScreen(run))
 
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        running = self.fetch_state.running
-        if self.inspecting or isinstance(self.screen, PreviewScreen):
-            # Those screens have their own keys; the main view's wait until they close.
-            return action == "quit_app"
-        if action == "cancel":
-            return True if running else None
-        if action in ("save", "save_as"):
-            # Live for the whole fetch, not from the header on: the footer would rebuild
-            # itself mid-fetch. Before the header, the key says there is nothing yet.
-            return (
-                True
-                if running or (self.current_run is not None and self.current_run.head)
-                else None
-            )
-        if action == "refetch":
-            return True if self.target is not None else None
-        if action == "follow":
-            run = self.current_run
-            done = self.fetch_state == FetchState.DONE
-            return True if done and run is not None and run.location else None
-        if action == "insecure_retry":
-            return True if self._certificate_refused() and not self.options.insecure else None
-        if action == "preview":
-            return True if self.current_run is not None else None
-        if action == "toggle_request":
-            return True if self.fetch is not None else None
-        if action == "record":
-            return True if self.current_run is not None and not running else None
-        if action in ("replay_pause", "replay_speed", "replay_end"):
-            # Hidden outside a replay; End then moves the table, as always.
-            return running if self.replay is not None else False
-        if action == "toggle_delay" and self.replay is not None:
-            return None  # a replay shows the delay as it was recorded
-        return True
+        return key_applies(self, action)
 
     def watch_fetch_state(self, old: FetchState, new: FetchState) -> None:
         self._show_status()
@@ -825,27 +587,13 @@ class SockviewApp(App[int]):
     def action_toggle_delay(self) -> None:
         on = self.delay.toggle()
         self._show_status()
-        self.notify(
-            f"Delay {'on' if on else 'off'}: {self.delay.seconds:g} s after each recv"
-            if on
-            else "Delay off: recv as fast as the data comes",
-            timeout=2,
-            markup=False,
-        )
+        self.notify(delay_note(on, self.delay.seconds), timeout=2, markup=False)
 
     def action_next_rcvbuf(self) -> None:
-        choices = RCVBUF_CHOICES
-        now = self.options.rcvbuf
-        after = choices[(choices.index(now) + 1) % len(choices)] if now in choices else None
+        after = next_rcvbuf(self.options.rcvbuf)
         self.settings.options = replace(self.options, rcvbuf=after)
         self._show_status()
-        self.notify(
-            f"Next fetch asks for a {after}-byte receive buffer (the kernel grants about twice)"
-            if after is not None
-            else "Next fetch uses the system's receive buffer",
-            timeout=2,
-            markup=False,
-        )
+        self.notify(rcvbuf_note(after), timeout=2, markup=False)
 
     def action_save(self) -> None:
         self.save_to(self.settings.output)
@@ -884,13 +632,10 @@ class SockviewApp(App[int]):
         if run is not None:
             if not isinstance(run.body, ReadableBody):
                 self.notify(
-                    f"{self._not_kept()}: the run file holds sizes and times only.", markup=False
+                    f"{not_kept(self.settings.keep)}: the run file holds sizes and times only.",
+                    markup=False,
                 )
             self.record_run(run, self.settings.record)
-
-    def _not_kept(self) -> str:
-        """`The body was not kept (--no-keep)`: why s, S, b and e have no body."""
-        return "The body was not kept" + ("" if self.settings.keep else " (--no-keep)")
 
     def action_runs(self) -> None:
         self.push_screen(RunsScreen(self.runs))
@@ -920,41 +665,6 @@ class SockviewApp(App[int]):
 
     def action_leave_url(self) -> None:
         self.query_one(RecvTable).focus()
-
-    def setting_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        """The palette's commands for the settings: (name, help, what it does)."""
-        options = self.options
-        commands: list[tuple[str, str, Callable[[], object]]] = []
-        for style, words in STYLE_WORDS.items():
-            if style is not options.style and not (
-                style is RequestStyle.BOOK and options.method != "GET"
-            ):
-                commands.append(
-                    (
-                        f"Request: {words}",
-                        "Send this request from the next fetch on",
-                        partial(self.change_options, style=style),
-                    )
-                )
-        for method in METHODS:
-            if method != options.method and options.style is not RequestStyle.BOOK:
-                commands.append(
-                    (
-                        f"Method: {method}",
-                        "Use this method from the next fetch on",
-                        partial(self.change_options, method=method),
-                    )
-                )
-        commands.append(
-            (
-                "TLS: verify certificates"
-                if options.insecure
-                else "TLS: do not verify certificates",
-                "From the next fetch on (not verifying is unsafe)",
-                partial(self.change_options, insecure=not options.insecure),
-            )
-        )
-        return commands
 
     def change_options(self, **changes: object) -> None:
         """Change the options of the next fetch (from the palette), and say so."""
@@ -999,23 +709,17 @@ class SockviewApp(App[int]):
         self.start_fetch(target)
 
     def action_insecure_retry(self) -> None:
-        if self.target is None or not self._certificate_refused():
+        if self.target is None or not certificate_refused(self.current_run):
             return
         self.settings.options = replace(self.options, insecure=True)
         self.notify(
-            "Fetching again WITHOUT verifying the TLS certificate: anyone on the way can read"
-            " or change this response. The status line says so until you turn the check back"
-            " on (o, or the palette).",
+            INSECURE_RETRY_NOTE,
             title="Not verified",
             severity="warning",
             timeout=8,
             markup=False,
         )
         self.action_refetch()
-
-    def _certificate_refused(self) -> bool:
-        run = self.current_run
-        return run is not None and isinstance(run.result, Failed) and run.result.certificate
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -16,7 +16,12 @@ exist and when they apply live in `keys`, the status line's words and the keys' 
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import select
+import signal
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -52,6 +57,7 @@ from sockview.core.save import destination, name_for_status, partial_name, safe_
 from sockview.core.text import visible
 from sockview.core.url import Target, UrlError, parse_url, resolve_location
 from sockview.core.wire import WireBody, WireStore
+from sockview.plain import Signalled
 from sockview.settings import Settings
 from sockview.ui.commands import ActionsProvider
 from sockview.ui.download import send_download
@@ -169,6 +175,10 @@ class SockviewApp(App[int]):
         self._quitting = False
         self._own_demo: DemoServer | None = None
         """The demo server the app started itself (the CLI stops the one it gives)."""
+        self.exit_on_signals = False
+        """Leave on SIGTERM and SIGHUP (`run_app` sets it; a test's app leaves them be)."""
+        self.signalled: int | None = None
+        """The signal the app left on, if it did."""
 
     @property
     def options(self) -> FetchOptions:
@@ -195,6 +205,8 @@ class SockviewApp(App[int]):
         yield KeyFooter(id="keys")
 
     def on_mount(self) -> None:
+        if self.exit_on_signals:
+            self._catch_terminating_signals()
         self.call_after_refresh(self._settle_memory)
         # The time column counts from the moment the connection was up.
         self.query_one(RecvTable).border_title = "recv() calls · ms since connect"
@@ -212,6 +224,28 @@ class SockviewApp(App[int]):
         else:
             self.query_one(HeaderPanel).show_welcome()
             self.query_one("#url", Input).focus()
+
+    def _catch_terminating_signals(self) -> None:
+        # Textual leaves SIGTERM and SIGHUP at their default, which kills the process in
+        # the alternate screen with mouse reporting on and the tty raw. Leave as q does.
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                # The loop's close() puts the default back, so a signal after that kills.
+                loop.add_signal_handler(number, self.exit_on_signal, number)
+
+    def exit_on_signal(self, signum: int) -> None:
+        """Cancel every fetch and leave, restoring the terminal; status 128 + `signum`."""
+        if self.signalled is None:
+            self.signalled = signum
+            self.stop_fetches()
+            if _terminal_gone():
+                # A hung-up tty fails Textual's writes, and its exit then waits forever on
+                # its writer thread. There is no terminal left to restore, and the stores
+                # are unlinked temporary files: leave at once.
+                os._exit(Signalled(signum).status)
+            self.exit(Signalled(signum).status)
 
     def _settle_memory(self) -> None:
         """Collect once, then exempt all that is alive (the widgets, their styles, the CSS)
@@ -744,6 +778,16 @@ class SockviewApp(App[int]):
             self._own_demo.stop()
 
 
+def _terminal_gone() -> bool:
+    """Whether the terminal the app draws on has hung up (closed, or its session ended)."""
+    stream = sys.__stderr__
+    if stream is None:
+        return False
+    poller = select.poll()
+    poller.register(stream.fileno(), 0)  # POLLHUP is always reported
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+
 def drop_body(run: Run) -> None:
     """Free the body of a run that is no longer on screen; its record stays in the runs
     list. A replay's body belongs to the recorded run it plays, which may play again."""
@@ -778,5 +822,8 @@ def run_app(
         # the recv loop shares): draw it now, so the first fetch's timings are the wire's.
         sample_png()
     app = create_app(settings, demo=demo, replay=replay, compare=compare)
+    app.exit_on_signals = True
     result = app.run()
+    if app.signalled is not None and sys.stderr is not None:
+        sys.stderr.write(f"sockview: {Signalled(app.signalled).reason}\n")
     return result if isinstance(result, int) else (app.return_code or 0)

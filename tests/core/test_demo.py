@@ -123,13 +123,22 @@ def test_chunked_n(demo: DemoServer, size: int) -> None:
 
 
 def test_slow_n_trickles(demo: DemoServer) -> None:
-    # At 100 kB/s the server sends 1448-byte pieces: many small recvs, whatever the buffer.
-    running = fetch_now(demo.url("/slow/6000?rate=100000&pace=0"), bufsize=65536)
+    # At 100 kB/s the server sends 1448-byte pieces, one every 14.48 ms: many small recvs,
+    # whatever the buffer, for a reader that keeps up. Whether this one keeps up is up to
+    # the machine (a late recv finds two pieces waiting), so the test checks the server:
+    # every recv ends on a piece's end, and no piece came before its time.
+    piece, rate = 1448, 100_000
+    running = fetch_now(demo.url(f"/slow/6000?rate={rate}&pace=0"), bufsize=65536)
     fetch = running.fetch
     assert isinstance(fetch.result, Finished)
     assert fetch.body.read_all() == pattern(6000)  # type: ignore[attr-defined]
-    assert len(fetch.log) >= 4
-    assert max(fetch.log.sizes[1:]) <= 1448
+    head = fetch.log.total - 6000  # the head's bytes, with the blank line that ends it
+    interval_ns = piece * 1_000_000_000 // rate
+    # The recv times count from before the request went, so before the server's first wait.
+    for total, time_ns in zip(fetch.log.totals, fetch.log.times_ns, strict=True):
+        body = max(0, total - head)  # a head in pieces is no concern here
+        assert body % piece == 0 or body == 6000, f"a recv ended inside a piece: {body}"
+        assert body <= piece * (time_ns // interval_ns), f"{body} bytes at {time_ns} ns"
 
 
 def test_unknown_path_is_404_with_the_index(demo: DemoServer) -> None:

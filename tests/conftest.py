@@ -5,6 +5,7 @@ Nothing here reaches beyond 127.0.0.1 (or ::1).
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -87,6 +88,24 @@ class ScriptedServer:
         self._listener.close()
         for thread in self._threads:
             thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def children_take_ctrl_c() -> Iterator[None]:
+    """The programs the tests start feel the Ctrl-C (SIGINT) the tests send them.
+
+    A shell starts a background job with SIGINT ignored, and a program inherits an
+    ignored signal across exec (a handled one goes back to its default): the tests run
+    as `pytest &` would see every child ignore its Ctrl-C. Handled here, it reaches them.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture

@@ -388,6 +388,25 @@ def test_sigterm_and_sighup_keep_what_came_and_leave_no_temporary_file(
     )
 
 
+def _ignore_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts a program
+
+
+def test_a_sighup_ignored_at_start_stays_ignored(demo, tmp_path: Path) -> None:
+    url = demo.url("/slow/1000000?rate=20000")
+    args = (url, "-o", str(tmp_path / "body.bin"))
+    with running(sockview(*args, preexec_fn=_ignore_sighup)) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().split(b" ")[0].isdigit()
+        process.send_signal(signal.SIGHUP)
+        for _ in range(3):  # the fetch goes on
+            assert process.stdout.readline().split(b" ")[0].isdigit()
+        process.send_signal(signal.SIGTERM)
+        status, err = ended(process)
+    assert status == 128 + signal.SIGTERM, err
+    assert err.startswith("sockview: terminated\n")
+
+
 # -- stdout that nobody reads ------------------------------------------------------------
 
 

@@ -27,11 +27,14 @@ GUARD = 60.0
 """Seconds before a wait gives up (a guard against a hang, not a measure)."""
 
 
-def start_demo(tmp_path: Path) -> tuple[int, int]:
-    """`sockview --demo` in a new pty, its temporary files in `tmp_path`: (pid, pty fd)."""
+def start_demo(tmp_path: Path, ignored: tuple[int, ...] = ()) -> tuple[int, int]:
+    """`sockview --demo` in a new pty, its temporary files in `tmp_path`, started with the
+    `ignored` signals ignored (as nohup does): (pid, pty fd)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: become sockview, never return into pytest
         try:
+            for signum in ignored:
+                signal.signal(signum, signal.SIG_IGN)
             env = dict(os.environ, TERM="xterm-256color", TMPDIR=str(tmp_path))
             os.execve(sys.executable, [sys.executable, "-m", "sockview", "--demo"], env)
         finally:
@@ -122,3 +125,20 @@ def test_a_closed_terminal_ends_the_app_with_the_hangup_status(tmp_path: Path) -
             os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status[0]) == 128 + signal.SIGHUP
     assert not list(tmp_path.iterdir()), "temporary files were left behind"
+
+
+def test_a_sigterm_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
+    pid, fd = start_demo(tmp_path, ignored=(signal.SIGTERM,))
+    out = bytearray()
+    status: list[int] = []
+    try:
+        assert pump(fd, out, lambda: b"ms since connect" in out), bytes(out[-500:])
+        os.kill(pid, signal.SIGTERM)
+        os.write(fd, b"q")  # still there: it leaves when asked, with status 0
+        assert pump(fd, out, lambda: ended(pid, status)), "the app did not end"
+    finally:
+        if not status:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status[0]) == 0

@@ -306,7 +306,11 @@ def _raise_signalled(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def _terminating_signals():  # type: ignore[no-untyped-def]
-    """SIGTERM and SIGHUP raise `Signalled` on the main thread while plain mode runs."""
+    """SIGTERM and SIGHUP raise `Signalled` on the main thread while plain mode runs.
+
+    A signal that we were started with ignored stays ignored: `nohup sockview --plain ...`
+    asks for the fetch to outlive its terminal.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -314,7 +318,7 @@ def _terminating_signals():  # type: ignore[no-untyped-def]
     kept = {}
     for name in names:
         number = getattr(signal, name, None)
-        if number is not None:
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             kept[number] = signal.signal(number, _raise_signalled)
     try:
         yield

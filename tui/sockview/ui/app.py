@@ -228,9 +228,14 @@ class SockviewApp(App[int]):
     def _catch_terminating_signals(self) -> None:
         # Textual leaves SIGTERM and SIGHUP at their default, which kills the process in
         # the alternate screen with mouse reporting on and the tty raw. Leave as q does.
+        # A SIGTERM that we were started with ignored stays ignored. SIGHUP is caught even
+        # then (`nohup sockview`): an app whose terminal has gone cannot go on, and
+        # Textual's exit would hang on its writer (see exit_on_signal).
         loop = asyncio.get_running_loop()
         for name in ("SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)
+            if number == signal.SIGTERM and signal.getsignal(number) is signal.SIG_IGN:
+                continue
             if number is not None:
                 # The loop's close() puts the default back, so a signal after that kills.
                 loop.add_signal_handler(number, self.exit_on_signal, number)

@@ -209,8 +209,14 @@ def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
     return context
 
 
-def tls_script(context: ssl.SSLContext, response: bytes = OK_RESPONSE) -> Callable[..., None]:
-    """Handshake, read the request head, answer; a failed handshake just closes."""
+def tls_script(
+    context: ssl.SSLContext, response: bytes = OK_RESPONSE, close_notify: bool = False
+) -> Callable[..., None]:
+    """Handshake, read the request head, answer; a failed handshake just closes.
+
+    The close is a TCP FIN with no TLS close_notify (what a truncation on the path looks
+    like) unless `close_notify`.
+    """
 
     def script(conn: socket.socket) -> None:
         try:
@@ -225,5 +231,8 @@ def tls_script(context: ssl.SSLContext, response: bytes = OK_RESPONSE) -> Callab
                     return
                 data += more
             tls.sendall(response)
+            if close_notify:
+                with contextlib.suppress(OSError):
+                    tls.unwrap()
 
     return script

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import socket
@@ -25,7 +24,7 @@ from sockview.core.records import ChunkRecord, RecvLog
 from sockview.core.url import UrlError, parse_url
 from tests.conftest import send_parts
 from tests.core.fetching import start, wait_for
-from tests.core.hostile import failed, fetch, fetch_pieces, finished, pour, splits
+from tests.core.hostile import failed, fetch, fetch_pieces, finished, pour, splits, tls_script
 
 # -- URLs that say what is wrong with them ------------------------------------------------
 
@@ -267,23 +266,7 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, st
 
 def tls_server(serve, tls_ca, response: bytes, close_notify: bool) -> str:  # type: ignore[no-untyped-def]
     """An https URL whose server answers `response`, then closes with or without close_notify."""
-    context, _ = tls_ca
-
-    def script(conn: socket.socket) -> None:
-        with context.wrap_socket(conn, server_side=True) as tls:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                more = tls.recv(4096)
-                if not more:
-                    return
-                data += more
-            tls.sendall(response)
-            if close_notify:
-                with contextlib.suppress(OSError):
-                    tls.unwrap()
-            # Otherwise the close of the socket is a TCP FIN with no TLS close_notify:
-            # what a truncation on the path looks like.
-
+    script = tls_script(tls_ca[0], response, close_notify=close_notify)
     return str(serve(script, read_request=False).url("/x.txt", scheme="https"))
 
 

@@ -261,7 +261,7 @@ class PlainPrinter:
         lines = self.lines
         # Checked before each wait: once stopped, the rest of the rows never wait.
         while lines.backlog > LINES_BACKLOG and not lines.dead:
-            if self._stopped.is_set() or getattr(self.fetch, "stopping", False):
+            if self._stopped.is_set() or self.fetch.stopping:
                 return
             if give_up is not None and time.monotonic() >= give_up:
                 return

@@ -25,7 +25,7 @@ arrives whole, as one segment: a reader that keeps up receives every step as 9 r
 sender) was late by a step's time. With 16 KiB steps, written every 131 µs at 125 MB/s,
 the sender's sleeps overshot by about as much, at random, and two bare loops' histograms
 differed from each other by 0.04 to 0.09 (total-variation distance); with 48 KiB steps
-by 0.0001 (tests/bench, goal 9)."""
+by 0.0006, the median of 9 runs (tests/bench, goal 9)."""
 
 
 def _read_head(conn: socket.socket) -> bytes:

@@ -17,7 +17,7 @@ import pytest
 from sockview.cli import main
 from sockview.core.body import SPOOL_LIMIT, SpooledBody
 from sockview.core.events import ChunksReceived
-from sockview.core.fetch import DelaySwitch
+from sockview.core.fetch import RING, DelaySwitch
 from sockview.core.parse import MAX_HEADER
 from sockview.core.records import RecvLog
 from tests.conftest import send_parts
@@ -129,11 +129,11 @@ def test_endless_body_memory_stays_bounded(serve, chunked: bool) -> None:
     """Tens of MiB of body: the body goes to disk, the log costs 20 bytes a recv."""
     server = serve_endless(serve, chunked)
     body = SpooledBody()
-    target = 4 * SPOOL_LIMIT
+    target = 8 * SPOOL_LIMIT
     tracemalloc.start()
     try:
         running = start(server.url("/"), body=body, read_timeout=60, bufsize=16384)
-        wait_for(lambda: body.size >= target, "the body to pass 16 MiB")
+        wait_for(lambda: body.size >= target, "the body to pass 32 MiB")
         running.fetch.cancel()
         result = failed(running)
         _, peak = tracemalloc.get_traced_memory()
@@ -143,8 +143,10 @@ def test_endless_body_memory_stays_bounded(serve, chunked: bool) -> None:
     assert result.body_bytes >= target
     assert not body.in_memory, "a large body must spool to disk"
     # The spool keeps at most SPOOL_LIMIT in memory (twice, at the moment it rolls over to
-    # disk), the parser batches at most 256 KiB: far below the body received.
-    assert peak < 3 * SPOOL_LIMIT, f"peak {peak / MiB:.1f} MiB for {result.body_bytes / MiB:.0f}"
+    # disk), the parser batches at most 256 KiB; the compiled reader adds its ring, a fixed
+    # size, and hands over a quarter of it at most: far below the body received.
+    bound = 3 * SPOOL_LIMIT + RING + RING // 4
+    assert peak < bound < target, f"peak {peak / MiB:.1f} MiB for {result.body_bytes / MiB:.0f}"
     body.close()
 
 

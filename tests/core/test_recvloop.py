@@ -184,3 +184,155 @@ def test_the_version_says_which_loop() -> None:
         [sys.executable, "-m", "sockview", "--version"], capture_output=True, text=True
     )
     assert f"recv loop: {recvloop.loop_name()}" in default.stdout
+
+
+# -- the reader thread ---------------------------------------------------------------
+
+reader_only = pytest.mark.skipif(
+    recvloop.reader is None, reason=f"recv loop: {recvloop.loop_name()}"
+)
+
+
+def drain(
+    reader: recvloop.Reader, ring: memoryview | None, *, deadline: int = 0, before: int = 0
+) -> tuple[int, int, bytes, list[int], OSError | None]:
+    """Collect until the reader has ended: (ended, total, the kept bytes, sizes, error).
+
+    `before`: the bytes of rows collected before (the reader started at a total of 100).
+    """
+    times, sizes = array("q"), array("I")
+    kept = bytearray()
+    give_up = time.monotonic() + HANG_LIMIT
+    while time.monotonic() < give_up:
+        start, stop, total, _, ended, error = reader.collect(deadline, times, sizes)
+        assert 0 <= start <= stop and (ring is not None or start == stop == 0)
+        if ring is not None:
+            kept += ring[start:stop]
+        if ended:
+            assert list(times) == sorted(times) and sum(sizes) == total - 100 - before
+            return ended, total, bytes(kept), list(sizes), error
+    raise AssertionError("the reader did not end")
+
+
+def start_reader(
+    sock: socket.socket, ring: memoryview | None, *, step: int, end: int = NEVER
+) -> recvloop.Reader:
+    assert recvloop.reader is not None
+    return recvloop.reader(sock, ring, step, 100, end, time.perf_counter_ns())
+
+
+@reader_only
+@pytest.mark.parametrize("step", [1000, 1536])
+def test_the_reader_keeps_every_byte_across_laps_of_its_ring(pair, step: int) -> None:
+    # A ring of 5,300 bytes and a body of 300,000: the ring wraps many times, and where
+    # fewer than `step` bytes are left before its end, the reader skips to its start.
+    # The bytes come back whole and in order.
+    ours, theirs = pair
+    data = bytes(i * 7 % 251 for i in range(300_000))
+    sender = threading.Thread(target=theirs.sendall, args=(data,))
+    sender.start()
+    ring = memoryview(bytearray(5 * 1000 + 300))
+    reader = start_reader(ours, ring, step=step, end=100 + len(data))
+    try:
+        ended, total, kept, sizes, error = drain(reader, ring)
+    finally:
+        reader.close()
+        sender.join()
+    assert (ended, total, error) == (recvloop.ENDED_BODY, 100 + len(data), None)
+    assert kept == data and all(0 < size <= step for size in sizes)
+
+
+@reader_only
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_reader_ends_at_eof_with_the_rows_before_it(pair, keep: bool) -> None:
+    ours, theirs = pair
+    theirs.sendall(b"a" * 1000 + b"b" * 500)
+    theirs.shutdown(socket.SHUT_WR)
+    ring = memoryview(bytearray(8000)) if keep else None
+    reader = start_reader(ours, ring, step=1000)
+    try:
+        ended, total, kept, sizes, error = drain(reader, ring)
+    finally:
+        reader.close()
+    assert (ended, total, sizes, error) == (recvloop.ENDED_EOF, 1600, [1000, 500], None)
+    assert kept == (b"a" * 1000 + b"b" * 500 if keep else b"")
+
+
+@reader_only
+def test_the_reader_stops_when_told_and_leaves_the_rest_unread(pair) -> None:
+    ours, theirs = pair
+    reader = start_reader(ours, None, step=1000)
+    try:
+        theirs.sendall(b"x" * 300)
+        times, sizes = array("q"), array("I")
+        # Rows that came before the server went quiet are handed over long before the
+        # deadline (an hour away): the watchdog reports them from the arrays.
+        hour = time.perf_counter_ns() + 3600 * 10**9
+        _, _, total, _, ended, _ = reader.collect(hour, times, sizes)
+        assert (total, ended, list(sizes)) == (400, recvloop.RUNNING, [300])
+        reader.stop()
+        ended, total, _, sizes_after, error = drain(reader, None, deadline=hour, before=300)
+    finally:
+        reader.close()
+    assert (ended, total, sizes_after, error) == (recvloop.ENDED_STOPPED, 400, [], None)
+    theirs.sendall(b"y" * 10)
+    assert ours.recv(100) == b"y" * 10  # the socket is the caller's again, nothing lost
+
+
+@reader_only
+def test_the_reader_returns_an_error_after_the_bytes_before_it() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        conn, _ = listener.accept()
+        with client, conn:
+            conn.sendall(b"y" * 700)
+            wait_for(lambda: len(client.recv(700, socket.MSG_PEEK)) == 700)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            ring = memoryview(bytearray(4096))
+            reader = start_reader(client, ring, step=1000)
+            try:
+                ended, total, kept, sizes, error = drain(reader, ring)
+            finally:
+                reader.close()
+    assert (ended, total, kept, sizes) == (recvloop.ENDED_ERROR, 800, b"y" * 700, [700])
+    assert isinstance(error, ConnectionResetError), error
+
+
+@reader_only
+def test_the_reader_receives_while_this_thread_holds_the_gil(pair) -> None:
+    # A sender in another process, and this thread running Python without a pause and
+    # without collecting: the reader still drains the socket into its rings, which the
+    # Python loop (and the compiled slice, which needs the GIL to end) could not.
+    ours, theirs = pair
+    size = 4 * 1024 * 1024
+    sender = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import socket, sys; socket.socket(fileno={theirs.fileno()}).sendall(b'q' * {size})"],
+        pass_fds=[theirs.fileno()],
+    )  # fmt: skip
+    ring = memoryview(bytearray(2 * size))
+    reader = start_reader(ours, ring, step=5120, end=100 + size)
+    try:
+        assert sender.wait(HANG_LIMIT) == 0
+        spin = time.monotonic() + 0.3
+        while time.monotonic() < spin:
+            pass
+        times, sizes = array("q"), array("I")
+        start, stop, total, _, _, _ = reader.collect(0, times, sizes)
+        assert (total, sum(sizes)) == (100 + size, size)  # every row, at once
+        first = bytes(ring[start:stop])
+        ended, _, rest, _, _ = drain(reader, ring, before=size)
+    finally:
+        reader.close()
+    assert ended == recvloop.ENDED_BODY and first + rest == b"q" * size
+
+
+@reader_only
+def test_a_closed_reader_refuses_to_collect(pair) -> None:
+    ours, _ = pair
+    reader = start_reader(ours, None, step=100)
+    reader.close()
+    reader.close()
+    with pytest.raises(ValueError, match="closed"):
+        reader.collect(0, array("q"), array("I"))

@@ -20,3 +20,19 @@ def recv_counted(
     sizes: array[int],
     /,
 ) -> tuple[int, int, int, int, OSError | None]: ...
+
+class Reader:
+    def __init__(
+        self,
+        sock: socket.socket,
+        ring: memoryview | None,
+        step: int,
+        total: int,
+        end: int,
+        t0: int,
+    ) -> None: ...
+    def collect(
+        self, deadline: int, times: array[int], sizes: array[int], /
+    ) -> tuple[int, int, int, int, int, OSError | None]: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...

@@ -54,7 +54,7 @@ from sockview.core.kernel import AVAILABLE as KERNEL_VIEW
 from sockview.core.kernel import UNAVAILABLE_NOTE, KernelProbe
 from sockview.core.parse import MAX_HEADER, ProtocolFailure, ResponseParser, StoreFailure
 from sockview.core.records import ROWS_IN_MEMORY, RecvLog
-from sockview.core.recvloop import loop_for
+from sockview.core.recvloop import ENDED_EOF, loop_for, reader_for
 from sockview.core.request import RequestStyle, build_request
 from sockview.core.run import DelayChange, FetchState, Run
 from sockview.core.url import Target
@@ -68,6 +68,10 @@ BATCH = 256 * 1024
 """Body bytes gathered in the loop's buffer before the body store gets them in one write,
 when it keeps them. Measured with `plain -o` on a 500 MB body (fetch time, medians of 5):
 64 KiB 0.98 s, 256 KiB 0.76 s, 1 MiB 0.81 s."""
+RING = 8 * 1024 * 1024
+"""The kept body's ring for the compiled reader thread (at least four recvs): it goes on
+receiving into it while this thread waits for the GIL. Handed to the body store in
+quarters at most, as they fill, or at each report."""
 KERNEL_VIEW_OFF = "the kernel view was off for this fetch (--no-kernel-view)"
 _PAUSE_SLICE = 0.02
 """How often a pause looks at the switch again."""
@@ -548,13 +552,18 @@ class Fetch:
         object per call) into one reusable buffer: a batch that the body store gets whole,
         or, when nothing is kept, one recv's worth that is simply written over. The inner
         loops (`recvloop.recv_counted`, compiled where it was built) leave for the slower
-        steps (emitting, the delay, the end of the body) only when one is due.
+        steps (emitting, the delay, the end of the body) only when one is due. Where the
+        compiled loop is used and the delay is off, it runs on a thread of its own
+        (`recvloop.Reader`) and this one collects its rows and bytes at each report.
         """
         log = self.log
         times_append = log.times_ns.append
         sizes_append = log.sizes.append
         recv = sock.recv
         recv_counted = loop_for(sock, self.options.clock)
+        read_ahead = reader_for(sock, self.options.clock)
+        ring: memoryview | None = None
+        spill_over = 2 * log.rows_in_memory
         bufsize = self.options.bufsize
         clock = self.options.clock
         t0 = self._t0
@@ -616,28 +625,70 @@ class Fetch:
                 end = parser.body_end
                 if end is None:
                     end = 1 << 63  # until the close
-                # With the delay on, the slice ends after one recv so that the pause follows.
-                deadline = 0 if delay.enabled else next_emit
-                if keep:
-                    size, fill, total, now, failure = recv_counted(
-                        sock, buffer, fill, BATCH, bufsize, total, end, deadline, delay, t0, clock,
-                        log.times_ns, log.sizes,
-                    )  # fmt: skip
+                if read_ahead is not None and not delay.enabled:
+                    # The compiled loop on its own thread: this one collects what it read.
+                    if keep and ring is None:
+                        ring = memoryview(bytearray(max(RING, 4 * bufsize)))
+                    reader = read_ahead(sock, ring if keep else None, bufsize, total, end, t0)
+                    try:
+                        while True:
+                            start, stop_at, total, now, ended, failure = reader.collect(
+                                next_emit, log.times_ns, log.sizes
+                            )
+                            if keep:
+                                if stop_at > start:
+                                    assert ring is not None
+                                    if wire is not None:
+                                        wire.write(ring[start:stop_at])
+                                    complete = parser.take_body(ring[start:stop_at])
+                            else:
+                                complete = parser.skip_to(total)
+                                body.size = parser.body_bytes
+                            if ended:
+                                break
+                            due = now >= next_emit
+                            if due:
+                                self._emit_chunks()
+                                next_emit = now + interval
+                                if sample is not None:
+                                    sample(len(log.sizes))
+                            if delay.enabled:
+                                reader.stop()  # the pause follows once it has ended
+                            if log.in_memory > spill_over:
+                                # Faster than the watchdog moves rows to disk: help it. It
+                                # reports a log that cannot go to disk when it next looks.
+                                with contextlib.suppress(OSError):
+                                    log.spill()
+                    finally:
+                        reader.close()
                     if failure is not None:
                         raise failure
-                    if wire is not None:
-                        wire.write(buffer[:fill])
-                    complete = parser.take_body(buffer[:fill])
-                    fill = 0
+                    if ended == ENDED_EOF:
+                        break
+                    size = 1  # the body ended (complete), or the reader stopped for the delay
                 else:
-                    size, _, total, now, failure = recv_counted(
-                        sock, buffer, 0, 0, bufsize, total, end, deadline, delay, t0, clock,
-                        log.times_ns, log.sizes,
-                    )  # fmt: skip
-                    if failure is not None:
-                        raise failure
-                    complete = parser.skip_to(total)
-                    body.size = parser.body_bytes
+                    # With the delay on, the slice ends after one recv so that the pause follows.
+                    deadline = 0 if delay.enabled else next_emit
+                    if keep:
+                        size, fill, total, now, failure = recv_counted(
+                            sock, buffer, fill, BATCH, bufsize, total, end, deadline, delay, t0,
+                            clock, log.times_ns, log.sizes,
+                        )  # fmt: skip
+                        if failure is not None:
+                            raise failure
+                        if wire is not None:
+                            wire.write(buffer[:fill])
+                        complete = parser.take_body(buffer[:fill])
+                        fill = 0
+                    else:
+                        size, _, total, now, failure = recv_counted(
+                            sock, buffer, 0, 0, bufsize, total, end, deadline, delay, t0,
+                            clock, log.times_ns, log.sizes,
+                        )  # fmt: skip
+                        if failure is not None:
+                            raise failure
+                        complete = parser.skip_to(total)
+                        body.size = parser.body_bytes
                 if not size:
                     break
                 due = now >= next_emit

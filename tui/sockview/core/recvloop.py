@@ -25,6 +25,16 @@ at `delay.enabled` after every recv; the compiled one cannot without the GIL, so
 caller passes a deadline of 0 while the delay is on, and a delay switched on mid-slice
 starts at the slice's end, at the latest one emit interval later, not after the next
 recv. `SOCKVIEW_PURE_PYTHON=1` forces the Python loop.
+
+Where the compiled loop is used and the delay is off, the fetch runs it on a thread of its
+own (`Reader`, also in `_recvloop.c`), which never takes the GIL: it receives into a ring
+(the kept body's bytes; a scratch buffer when nothing is kept) and a ring of rows, and the
+fetch's thread collects both at each report, or sooner when a quarter of a ring has
+filled. A UI thread holding the GIL then delays only the collecting, not the recvs: the
+slice loop above needs the GIL at the end of every slice and waits for it with the socket
+unread. The reader waits only when a ring is full. Rows that came before the server went
+quiet are handed over after 10 ms, as the slice loop does. With the delay on, the fetch
+stops the reader (at the next report, at the latest) and goes on with the slice loop.
 """
 
 from __future__ import annotations
@@ -113,9 +123,37 @@ def recv_counted(
     return size, fill, total, now, None
 
 
+class Reader(Protocol):
+    """The compiled loop on a thread of its own (`_recvloop.Reader`; see the module's text).
+
+    Made with `(sock, ring, step, total, end, t0)`: `ring` is a writable buffer the kept
+    body is received into (None when nothing is kept). `collect` waits, without the GIL,
+    until `deadline` (a `perf_counter_ns` value) or until much has come, appends the
+    rows to `times` and `sizes`, and returns `(start, stop, total, now, ended, error)`:
+    the kept bytes are `ring[start:stop]`, the caller's until its next `collect`.
+    `ended` is one of the ENDED_ codes once every row and byte before the end has been
+    collected, else RUNNING. `stop` asks it to end; `close` stops it and waits for it.
+    """
+
+    def collect(
+        self, deadline: int, times: array[int], sizes: array[int], /
+    ) -> tuple[int, int, int, int, int, OSError | None]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+ReaderFactory = Callable[[socket.socket, "memoryview | None", int, int, int, int], Reader]
+
+RUNNING, ENDED_BODY, ENDED_EOF, ENDED_ERROR, ENDED_STOPPED = range(5)
+"""What `Reader.collect` says of the reader (the C's enum)."""
+
 compiled: RecvCounted | None = None
 """The compiled loop, or None (then `why` says why); tests may set it to None."""
 why = ""
+reader: ReaderFactory | None = None
+"""The compiled loop on its own thread, where `compiled` is; tests may set it to None."""
 
 if os.environ.get("SOCKVIEW_PURE_PYTHON", "") not in ("", "0"):
     why = "SOCKVIEW_PURE_PYTHON is set"
@@ -132,6 +170,7 @@ else:
         why = f"the C extension does not load: {exc}"
     else:
         compiled = _recvloop.recv_counted
+        reader = _recvloop.Reader
 
 
 def loop_name() -> str:
@@ -149,3 +188,10 @@ def loop_for(sock: socket.socket, clock: Callable[[], int]) -> RecvCounted:
     ):
         return recv_counted
     return compiled
+
+
+def reader_for(sock: socket.socket, clock: Callable[[], int]) -> ReaderFactory | None:
+    """The reader thread for this socket and clock, where the compiled loop is used."""
+    if reader is None or loop_for(sock, clock) is not compiled:
+        return None
+    return reader

@@ -417,7 +417,8 @@ class SockviewApp(App[int]):
 
     def _refresh_view(self) -> None:
         """Bring the table, sparkline and status line up to the rows known now."""
-        if self._quitting:
+        if self._quitting or not self.is_running:
+            # Not while Textual takes the screens apart (its timers still tick meanwhile).
             return
         run = self.current_run
         if run is not None and self.fetch_state.running:

@@ -12,6 +12,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -336,3 +337,54 @@ def test_a_closed_reader_refuses_to_collect(pair) -> None:
     reader.close()
     with pytest.raises(ValueError, match="closed"):
         reader.collect(0, array("q"), array("I"))
+
+
+def _thread_sched() -> dict[int, tuple[int, int | None]]:
+    """Each thread of this process: (nice, time slice in ns, where the kernel shows it)."""
+    found: dict[int, tuple[int, int | None]] = {}
+    for task in os.listdir("/proc/self/task"):
+        stat = Path(f"/proc/self/task/{task}/stat").read_text()
+        nice = int(stat.rsplit(")", 1)[1].split()[16])
+        slice_ns = None
+        for line in Path(f"/proc/self/task/{task}/sched").read_text().splitlines():
+            if line.startswith("se.slice"):
+                slice_ns = int(line.split(":")[1])
+        found[int(task)] = (nice, slice_ns)
+    return found
+
+
+@reader_only
+def test_the_reader_thread_asks_for_a_short_slice_and_keeps_its_nice(pair) -> None:
+    # A short slice lets the woken reader preempt a thread that runs on its CPU (the
+    # UI's); it must not change the share of the CPU the user gave the process.
+    before = _thread_sched()
+    if next(iter(before.values()))[1] is None:
+        pytest.skip("this kernel does not show time slices (Linux 6.12 and later do)")
+    ours, _ = pair
+    reader = start_reader(ours, None, step=100)
+    try:
+        after = _thread_sched()
+    finally:
+        reader.close()
+    (new,) = [task for task in set(after) - set(before) if after[task][1] == 100_000]
+    assert all(after[task] == before[task] for task in set(before) & set(after))  # as they were
+    assert after[new][0] == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@reader_only
+def test_a_niced_sockview_stays_niced_on_its_reader_thread() -> None:
+    code = (
+        "import os, socket, time, threading\n"
+        "from sockview.core import recvloop\n"
+        "a, b = socket.socketpair()\n"
+        "before = set(os.listdir('/proc/self/task'))\n"
+        "r = recvloop.reader(a, None, 100, 0, 1 << 62, time.perf_counter_ns())\n"
+        "(new,) = set(os.listdir('/proc/self/task')) - before\n"
+        "time.sleep(0.05)\n"
+        "print(open(f'/proc/self/task/{new}/stat').read().rsplit(')', 1)[1].split()[16])\n"
+        "r.close()\n"
+    )
+    niced = subprocess.run(
+        ["nice", "-n", "7", sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert niced.stdout.strip() == "7"

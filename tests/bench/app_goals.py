@@ -222,9 +222,12 @@ def _histogram(counts: dict[str, int]) -> dict[int, int]:
     return {int(size): count for size, count in counts.items()}
 
 
-def app_paced(server: BenchServer, rate: int, size: int, *extra: str) -> tuple[Run, dict[int, int]]:
+def app_paced(
+    server: BenchServer, rate: int, size: int, *extra: str, route: str = "paced"
+) -> tuple[Run, dict[int, int]]:
     """The app against the paced server: its run and its histogram of recv sizes."""
-    app = TmuxApp([server.url(size, f"paced/{rate}"), *extra], env="SOCKVIEW_BENCH_SIZES=1")
+    url = server.url(size, f"{route}/{rate}")
+    app = TmuxApp([url, *extra], env="SOCKVIEW_BENCH_SIZES=1")
     try:
         end = app.wait_record("end")
         sizes = app.wait_record("sizes")["sizes"]
@@ -237,11 +240,13 @@ def app_paced(server: BenchServer, rate: int, size: int, *extra: str) -> tuple[R
     return run, _histogram(sizes)
 
 
-def plain_paced(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[int, int]]:
+def plain_paced(
+    server: BenchServer, rate: int, size: int, route: str = "paced"
+) -> tuple[Run, dict[int, int]]:
     folder = Path(tempfile.mkdtemp(prefix="sockview-bench-"))
     try:
         log = folder / "log.csv"
-        run = plain(server, size, "--log", str(log), url=server.url(size, f"paced/{rate}"))
+        run = plain(server, size, "--log", str(log), url=server.url(size, f"{route}/{rate}"))
         sizes: dict[int, int] = {}
         for line in log.read_text().splitlines()[1:]:
             recv_size = int(line.split(",")[2])
@@ -251,9 +256,11 @@ def plain_paced(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[in
     return run, sizes
 
 
-def bare_paced_sizes(server: BenchServer, rate: int, size: int) -> tuple[Run, dict[int, int]]:
+def bare_paced_sizes(
+    server: BenchServer, rate: int, size: int, route: str = "paced"
+) -> tuple[Run, dict[int, int]]:
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        run = bare_paced(server, rate, size, out.name)
+        run = bare_paced(server, rate, size, out.name, route)
         sizes = _histogram(json.load(out))
     return run, sizes
 
@@ -282,24 +289,38 @@ def goal_paced_rate(report: Report, server: BenchServer, size: int, count: int) 
 def goal_paced_histogram(report: Report, server: BenchServer, size: int, count: int) -> None:
     """Goal 9: at 125 MB/s, the recv-size histogram against a bare loop's, run after run.
 
-    Besides the app as it runs by default, the app with --no-keep, whose recv loop needs
-    the GIL only once a report slice, not once per 256 KiB batch of body: see the README's
-    Performance section for what the difference says.
+    Besides the app as it runs by default, the app with --no-keep and plain mode. The
+    server writes with TCP_NODELAY, so that two steps come back as one only when somebody
+    was late; the rows marked "Nagle" repeat the app and a second bare loop against the
+    same server without it, where TCP decides when a step leaves (see server.PACE_STEP).
+    Each row also counts the recvs of 1,024 bytes: the tail of two steps read as one.
     """
     rate = 125
-    sides: dict[str, Callable[[], dict[int, int]]] = {
-        "bare": lambda: bare_paced_sizes(server, rate, size)[1],
-        "plain": lambda: plain_paced(server, rate, size)[1],
-        "app": lambda: app_paced(server, rate, size)[1],
-        "app --no-keep": lambda: app_paced(server, rate, size, "--no-keep")[1],
+    sides: dict[str, tuple[str, Callable[[str], dict[int, int]]]] = {
+        "bare": ("paced", lambda route: bare_paced_sizes(server, rate, size, route)[1]),
+        "plain": ("paced", lambda route: plain_paced(server, rate, size, route)[1]),
+        "app": ("paced", lambda route: app_paced(server, rate, size, route=route)[1]),
+        "app --no-keep": (
+            "paced",
+            lambda route: app_paced(server, rate, size, "--no-keep", route=route)[1],
+        ),
+        "bare (Nagle)": (
+            "paced-nagle",
+            lambda route: bare_paced_sizes(server, rate, size, route)[1],
+        ),
+        "app (Nagle)": ("paced-nagle", lambda route: app_paced(server, rate, size, route=route)[1]),
     }
     distances: dict[str, list[float]] = {name: [] for name in sides}
+    merged: dict[str, list[int]] = {name: [] for name in sides}
     for _ in range(count):
-        for name, side in sides.items():
-            reference = bare_paced_sizes(server, rate, size)[1]
-            distances[name].append(tv_distance(side(), reference))
+        for name, (route, side) in sides.items():
+            reference = bare_paced_sizes(server, rate, size, route)[1]
+            sizes = side(route)
+            distances[name].append(tv_distance(sizes, reference))
+            merged[name].append(sizes.get(1024, 0))
     for name, values in distances.items():
         median = statistics.median(values)
+        goal = name == "app"
         report.add(
             Row(
                 "9",
@@ -307,10 +328,12 @@ def goal_paced_histogram(report: Report, server: BenchServer, size: int, count: 
                 f"TV {median:.4f}",
                 "",
                 None,
-                "<= 0.01" if name == "app" else "(noise floor)" if name == "bare" else "",
-                median <= 0.01 if name == "app" else None,
+                "<= 0.01" if goal else "(noise floor)" if name.startswith("bare") else "",
+                median <= 0.01 if goal else None,
                 "total-variation distance of exact sizes, each run against the bare run"
-                f" just before it: {min(values):.4f}..{max(values):.4f} over {count} runs",
+                f" just before it: {min(values):.4f}..{max(values):.4f} over {count} runs;"
+                f" recvs of 1,024 bytes, median {statistics.median(merged[name]):.0f}"
+                f" ({min(merged[name])}..{max(merged[name])})",
             )
         )
 

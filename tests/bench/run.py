@@ -135,12 +135,14 @@ def bare(server: BenchServer, size: int, bufsize: int = 5120, *extra: str) -> Ru
     return run
 
 
-def bare_paced(server: BenchServer, rate: int, size: int, sizes_path: str) -> Run:
+def bare_paced(
+    server: BenchServer, rate: int, size: int, sizes_path: str, route: str = "paced"
+) -> Run:
     """The bare loop against the paced server, keeping its histogram of recv sizes."""
     argv = [PY, str(HERE / "bare_loop.py"), "127.0.0.1", str(server.port)]
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
         run, text, _ = run_process(
-            [*argv, f"/paced/{rate}/{size}", "5120", "sizes", sizes_path], out.name
+            [*argv, f"/{route}/{rate}/{size}", "5120", "sizes", sizes_path], out.name
         )
     run.seconds = float(text.split()[0])
     return run

@@ -4,7 +4,8 @@ It answers `GET /bytes/N` (Content-Length) and `GET /close/N` (body until close)
 bytes sent as fast as the kernel takes them, from one pre-built buffer, and
 `GET /paced/R/N` with N bytes (Content-Length) paced at R MB/s: `PACE_STEP` bytes at a
 time, each sent when it is due (a sender that falls behind catches up at once, so a slow
-reader, not the server, is what lowers the rate). It serves at most
+reader, not the server, is what lowers the rate), with TCP_NODELAY; `GET /paced-nagle/R/N`
+the same with the socket's default, Nagle's algorithm (see `PACE_STEP`). It serves at most
 `--requests` connections and gives up after `--idle` seconds without one, so it always
 stops by itself. The chosen port is printed on the first line of stdout.
 """
@@ -25,7 +26,15 @@ arrives whole, as one segment: a reader that keeps up receives every step as 9 r
 sender) was late by a step's time. With 16 KiB steps, written every 131 µs at 125 MB/s,
 the sender's sleeps overshot by about as much, at random, and two bare loops' histograms
 differed from each other by 0.04 to 0.09 (total-variation distance); with 48 KiB steps
-by 0.0006, the median of 9 runs (tests/bench, goal 9)."""
+by 0.0006, the median of 9 runs (tests/bench, goal 9).
+
+A step is less than a segment, so Nagle's algorithm holds it back while the last one is
+not yet acknowledged, and the receiver's delayed ACKs then decide when it leaves. Once
+one step is held, the sender falls into a pattern where about every fourth step leaves
+with the next one, often for the rest of the fetch (seen beside bare loops too, in some
+runs): the histogram then says whether that pattern started, not whether the reader was
+late. With TCP_NODELAY each step leaves when it is due, and two come back as one only
+when somebody was late."""
 
 
 def _read_head(conn: socket.socket) -> bytes:
@@ -47,6 +56,8 @@ def _serve(conn: socket.socket) -> None:
     route, _, number = path.strip("/").partition("/")
     rate = 0.0
     if route == "paced":
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if route in ("paced", "paced-nagle"):
         speed, _, number = number.partition("/")
         rate = float(speed) * 1e6
     size = int(number) if number.isdigit() else 0

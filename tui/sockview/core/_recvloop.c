@@ -276,7 +276,8 @@ reader_publish(Reader *r, uint64_t rows, uint64_t w, long long total, uint64_t s
         pthread_cond_signal(&r->more);
 }
 
-/* The scheduler's attributes (sched_setattr(2)); glibc 2.36 has no wrapper of its own. */
+/* The scheduler's attributes, for sched_getattr(2) and sched_setattr(2), called through
+ * syscall(2): the C library of Debian 12 has no wrapper for them. */
 struct sched_attributes {
     uint32_t size, policy;
     uint64_t flags;

@@ -118,8 +118,9 @@ def test_a_quiet_socket_ends_the_compiled_slice_with_the_rows_that_came(pair) ->
     assert result == ((300, 0, 400, None), b"", [300])
 
 
-@pytest.mark.parametrize("loop", LOOPS)
-def test_an_error_is_returned_with_the_rows_before_it(loop: str) -> None:
+@pytest.fixture
+def reset_after_700() -> Iterator[socket.socket]:
+    """A connected socket with 700 bytes waiting, then a reset (RST) behind them."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         client = socket.create_connection(listener.getsockname())
         conn, _ = listener.accept()
@@ -128,9 +129,14 @@ def test_an_error_is_returned_with_the_rows_before_it(loop: str) -> None:
             wait_for(lambda: len(client.recv(700, socket.MSG_PEEK)) == 700)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
-            (size, fill, total, error), data, sizes = run_slice(
-                loop_named(loop), client, batch=4096, step=1000
-            )
+            yield client
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_error_is_returned_with_the_rows_before_it(reset_after_700, loop: str) -> None:
+    (size, fill, total, error), data, sizes = run_slice(
+        loop_named(loop), reset_after_700, batch=4096, step=1000
+    )
     assert (size, fill, total, data, sizes) == (-1, 700, 800, b"y" * 700, [700])
     assert isinstance(error, ConnectionResetError), error
 
@@ -281,21 +287,13 @@ def test_the_reader_stops_when_told_and_leaves_the_rest_unread(pair) -> None:
 
 
 @reader_only
-def test_the_reader_returns_an_error_after_the_bytes_before_it() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        conn, _ = listener.accept()
-        with client, conn:
-            conn.sendall(b"y" * 700)
-            wait_for(lambda: len(client.recv(700, socket.MSG_PEEK)) == 700)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-            ring = memoryview(bytearray(4096))
-            reader = start_reader(client, ring, step=1000)
-            try:
-                ended, total, kept, sizes, error = drain(reader, ring)
-            finally:
-                reader.close()
+def test_the_reader_returns_an_error_after_the_bytes_before_it(reset_after_700) -> None:
+    ring = memoryview(bytearray(4096))
+    reader = start_reader(reset_after_700, ring, step=1000)
+    try:
+        ended, total, kept, sizes, error = drain(reader, ring)
+    finally:
+        reader.close()
     assert (ended, total, kept, sizes) == (recvloop.ENDED_ERROR, 800, b"y" * 700, [700])
     assert isinstance(error, ConnectionResetError), error
 
